@@ -1,0 +1,222 @@
+// get, list and watch of any resource.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { apiVersionOf, type KubeObject } from '../../api/object.ts';
+import { expired, notFound, StatusError } from '../../api/status.ts';
+import { CompactedError } from '../../store/errors.ts';
+import { decodeObject } from '../../registry/generic.ts';
+import { writeBytes, writeJson, type Negotiated } from '../http.ts';
+import { decodeContinue, encodeContinue, objectMatcher, parseListOptions, type ListOptions } from '../list-options.ts';
+import type { Registry } from '../registries.ts';
+import type { RequestInfo } from '../request-info.ts';
+import { partialMetadata, toTable } from '../table.ts';
+import type { CacheEntry, CacheWatcher, EventType, Filter } from '../watch-cache.ts';
+import { scaleOf } from './scale.ts';
+
+export async function handleGet(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, res: ServerResponse): Promise<void> {
+  let obj: KubeObject;
+  if (q.get('resourceVersion') === '0') {
+    await reg.cache.start();
+    const e = reg.cache.get(ri.namespace, ri.name);
+    if (!e) throw notFound(reg.gs.gr, ri.name);
+    obj = structuredClone(e.obj);
+  } else obj = await reg.gs.get(ri.namespace, ri.name);
+  if (ri.subresource === 'scale') return writeJson(res, 200, scaleOf(reg, obj), neg.gzip);
+  respondObject(reg, obj, neg, res, 200, q);
+}
+
+export function respondObject(reg: Registry, obj: KubeObject, neg: Negotiated, res: ServerResponse, code: number, q: URLSearchParams): void {
+  withTypeMeta(reg, obj);
+  if (neg.table) return writeJson(res, code, toTable(reg.info.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, q.get('includeObject') ?? 'Metadata'), neg.gzip);
+  if (neg.metadataOnly) return writeJson(res, code, partialMetadata(obj), neg.gzip);
+  writeJson(res, code, obj, neg.gzip);
+}
+
+export function withTypeMeta(reg: Registry, obj: KubeObject): KubeObject {
+  obj.apiVersion = apiVersionOf(reg.info.group, reg.info.version);
+  obj.kind = reg.info.kind;
+  return obj;
+}
+
+function filterFor(reg: Registry, ri: RequestInfo, opts: ListOptions): Filter {
+  const match = objectMatcher(opts, reg.gs.strategy);
+  return { namespace: ri.namespace, name: opts.nameEquals, matches: (e: CacheEntry) => match(e.obj) };
+}
+
+export async function handleList(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, res: ServerResponse): Promise<void> {
+  const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
+  const listKind = reg.info.listKind ?? `${reg.info.kind}List`;
+  const apiVersion = apiVersionOf(reg.info.group, reg.info.version);
+  const fromStore = opts.continueToken !== '' || opts.resourceVersionMatch === 'Exact' || (opts.limit > 0 && opts.resourceVersion === '');
+  let items: KubeObject[] | undefined;
+  let bytes: Buffer[] | undefined;
+  let rv: number;
+  let cont = '';
+  let remaining: number | undefined;
+  if (fromStore) {
+    const page = await listFromStore(reg, ri, opts);
+    items = page.items;
+    rv = page.rv;
+    cont = page.cont;
+    remaining = page.remaining;
+  } else {
+    if (opts.resourceVersion === '') await reg.cache.sync();
+    else if (opts.resourceVersion !== '0') await reg.cache.waitFor(Number(opts.resourceVersion));
+    else await reg.cache.start();
+    rv = reg.cache.revision;
+    const entries = reg.cache.list(filterFor(reg, ri, opts));
+    if (neg.table || neg.metadataOnly) items = entries.map((e) => e.obj);
+    else bytes = entries.map((e) => e.bytes);
+  }
+  const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };
+  if (cont) listMeta.continue = cont;
+  if (remaining !== undefined && remaining > 0) listMeta.remainingItemCount = remaining;
+  if (neg.table) return writeJson(res, 200, toTable(reg.info.kind, (items ?? []).map((o) => withTypeMeta(reg, structuredClone(o))), listMeta, q.get('includeObject') ?? 'Metadata'), neg.gzip);
+  if (neg.metadataOnly) {
+    return writeJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: (items ?? []).map(partialMetadata) }, neg.gzip);
+  }
+  const head = Buffer.from(`{"kind":${JSON.stringify(listKind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(listMeta)},"items":[`);
+  const parts: Buffer[] = [head];
+  const encoded = bytes ?? (items ?? []).map((o) => Buffer.from(JSON.stringify(withTypeMeta(reg, o))));
+  for (let i = 0; i < encoded.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(encoded[i]);
+  }
+  parts.push(TAIL);
+  writeBytes(res, 200, Buffer.concat(parts), neg.gzip);
+}
+
+const COMMA = Buffer.from(',');
+const TAIL = Buffer.from(']}');
+
+/** A page read from storage at one revision, so that every page of a list sees the same snapshot. */
+async function listFromStore(reg: Registry, ri: RequestInfo, opts: ListOptions): Promise<{ items: KubeObject[]; rv: number; cont: string; remaining?: number }> {
+  const { key, end } = reg.gs.range(ri.namespace);
+  let start = key;
+  let revision = 0;
+  if (opts.continueToken) {
+    const t = decodeContinue(opts.continueToken);
+    start = reg.gs.prefix + t.start;
+    revision = t.rv;
+  } else if (opts.resourceVersionMatch === 'Exact') revision = Number(opts.resourceVersion);
+  const match = objectMatcher(opts, reg.gs.strategy);
+  const items: KubeObject[] = [];
+  const limit = opts.limit;
+  let rv = revision;
+  let lastKey = '';
+  let more = false;
+  let remaining: number | undefined;
+  try {
+    for (let round = 0; round < 1000; round++) {
+      const want = limit > 0 ? limit - items.length : 0;
+      const r = await reg.store.range(start, { end, revision: rv || undefined, limit: want > 0 ? Math.max(want, 64) : undefined });
+      if (!rv) rv = r.header.revision;
+      more = false;
+      for (const kv of r.kvs) {
+        if (limit > 0 && items.length >= limit) {
+          more = true;
+          break;
+        }
+        lastKey = kv.key;
+        const obj = decodeObject(kv);
+        if (match(obj)) items.push(obj);
+      }
+      if (limit > 0 && items.length >= limit) {
+        more = more || r.more;
+        if (more && opts.labelSelector.length === 0 && opts.fieldSelector.length === 0) {
+          const c = await reg.store.range(lastKey + '\0', { end, revision: rv, countOnly: true });
+          remaining = c.count;
+          more = c.count > 0;
+        }
+        break;
+      }
+      if (!r.more) break;
+      start = r.kvs[r.kvs.length - 1].key + '\0';
+    }
+  } catch (err) {
+    if (err instanceof CompactedError) {
+      if (opts.continueToken) throw expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      throw expired(`too old resource version: ${opts.resourceVersion} (${err.compactRevision})`);
+    }
+    throw err;
+  }
+  const cont = more ? encodeContinue(rv, lastKey.slice(reg.gs.prefix.length) + '\0') : '';
+  return { items, rv, cont, remaining };
+}
+
+const FRAMES: Record<EventType | 'BOOKMARK' | 'ERROR', Buffer> = {
+  ADDED: Buffer.from('{"type":"ADDED","object":'),
+  MODIFIED: Buffer.from('{"type":"MODIFIED","object":'),
+  DELETED: Buffer.from('{"type":"DELETED","object":'),
+  BOOKMARK: Buffer.from('{"type":"BOOKMARK","object":'),
+  ERROR: Buffer.from('{"type":"ERROR","object":'),
+};
+const FRAME_END = Buffer.from('}\n');
+/** Framed event lines, memoised per encoded object: every watcher writes the same bytes. */
+const framed = new WeakMap<Buffer, Partial<Record<EventType, Buffer>>>();
+
+function frame(type: EventType, bytes: Buffer): Buffer {
+  let m = framed.get(bytes);
+  if (!m) framed.set(bytes, (m = {}));
+  return (m[type] ??= Buffer.concat([FRAMES[type], bytes, FRAME_END]));
+}
+
+export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
+  if (ri.name) opts.nameEquals = ri.name;
+  const filter = filterFor(reg, ri, opts);
+  const apiVersion = apiVersionOf(reg.info.group, reg.info.version);
+  const initialEvents = opts.sendInitialEvents ?? (opts.resourceVersion === '' || opts.resourceVersion === '0');
+  if (opts.sendInitialEvents && (opts.resourceVersionMatch !== 'NotOlderThan' || !opts.allowWatchBookmarks)) {
+    throw new StatusError(422, 'Invalid', 'sendInitialEvents is forbidden unless resourceVersionMatch is "NotOlderThan" and allowWatchBookmarks is true');
+  }
+  if (opts.resourceVersion === '') await reg.cache.sync();
+  else if (opts.resourceVersion !== '0') await reg.cache.waitFor(Number(opts.resourceVersion));
+  else await reg.cache.start();
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
+  let lastRv = reg.cache.revision;
+  let closed = false;
+  const bookmark = (annotations?: Record<string, string>) => {
+    const metadata: Record<string, unknown> = { resourceVersion: String(Math.max(lastRv, reg.cache.revision)) };
+    if (annotations) metadata.annotations = annotations;
+    res.write(Buffer.concat([FRAMES.BOOKMARK, Buffer.from(JSON.stringify({ kind: reg.info.kind, apiVersion, metadata })), FRAME_END]));
+  };
+  const watcher: CacheWatcher = {
+    send(type, bytes, rv) {
+      if (closed) return;
+      lastRv = rv;
+      res.write(frame(type, bytes));
+      if (res.writableLength > 64 * 1024 * 1024) end(); // a client this far behind must re-list
+    },
+    expire(message) {
+      if (closed) return;
+      res.write(Buffer.concat([FRAMES.ERROR, Buffer.from(JSON.stringify(expired(message).status)), FRAME_END]));
+      end();
+    },
+  };
+  const timeoutMs = (opts.timeoutSeconds > 0 ? opts.timeoutSeconds : 1800 * (1 + Math.random())) * 1000;
+  const timer = setTimeout(() => end(), timeoutMs);
+  const bookmarkTimer = opts.allowWatchBookmarks ? setInterval(() => bookmark(), 10_000) : undefined;
+  function end(): void {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    if (bookmarkTimer) clearInterval(bookmarkTimer);
+    reg.cache.unwatch(watcher);
+    res.end();
+  }
+  req.on('close', end);
+  res.on('close', end);
+  try {
+    reg.cache.watch(watcher, filter, opts.resourceVersion === '' ? reg.cache.revision : Number(opts.resourceVersion), initialEvents);
+  } catch (err) {
+    if (err instanceof StatusError) {
+      res.write(Buffer.concat([FRAMES.ERROR, Buffer.from(JSON.stringify(err.status)), FRAME_END]));
+      end();
+      return;
+    }
+    throw err;
+  }
+  if (opts.sendInitialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
+}

@@ -1,0 +1,213 @@
+// create, update, patch, delete and deletecollection of any resource.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { apiVersionOf, isPlainObject, meta, type KubeObject } from '../../api/object.ts';
+import { badRequest, notFound, StatusError, successStatus, unsupportedMediaType } from '../../api/status.ts';
+import { applyJsonPatch } from '../../api/patch/json-patch.ts';
+import { applyMergePatch } from '../../api/patch/merge-patch.ts';
+import { applyStrategicMergePatch, loadDefinitions } from '../../api/patch/strategic.ts';
+import type { DeleteOptions } from '../../registry/generic.ts';
+import { decodeBody, readBody, writeJson, type Negotiated } from '../http.ts';
+import { objectMatcher, parseListOptions } from '../list-options.ts';
+import type { Registries, Registry } from '../registries.ts';
+import type { RequestInfo } from '../request-info.ts';
+import { respondObject, withTypeMeta } from './read.ts';
+import { applyScale, scaleOf } from './scale.ts';
+
+function dryRunOf(q: URLSearchParams): boolean {
+  const values = q.getAll('dryRun');
+  for (const v of values) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  return values.length > 0;
+}
+
+function checkFieldValidation(q: URLSearchParams): void {
+  const v = q.get('fieldValidation');
+  if (v !== null && v !== '' && v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
+    throw badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+  }
+}
+
+async function bodyObject(req: IncomingMessage): Promise<KubeObject> {
+  const body = decodeBody(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+  if (!isPlainObject(body)) throw badRequest('the request body must be a JSON or YAML object');
+  return body as KubeObject;
+}
+
+/** The body's apiVersion/kind must be the URL's (or absent). */
+function checkTypeMeta(reg: Registry, obj: KubeObject, expectKind = reg.info.kind, expectVersion = apiVersionOf(reg.info.group, reg.info.version)): void {
+  if (obj.apiVersion !== undefined && obj.apiVersion !== expectVersion) {
+    throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expectVersion})`);
+  }
+  if (obj.kind !== undefined && obj.kind !== expectKind) {
+    throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${expectKind})`);
+  }
+}
+
+function checkNamespace(reg: Registry, ri: RequestInfo, obj: KubeObject): void {
+  const ns = obj.metadata?.namespace;
+  if (reg.info.namespaced && ns && ns !== ri.namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+}
+
+/** NamespaceLifecycle admission: new objects need an existing namespace that is not terminating. */
+async function admitNamespace(regs: Registries, reg: Registry, ns: string): Promise<void> {
+  if (!reg.info.namespaced) return;
+  const nsReg = regs.get('', 'v1', 'namespaces');
+  if (!nsReg) return;
+  let obj: KubeObject;
+  try {
+    obj = await nsReg.gs.get('', ns);
+  } catch (err) {
+    if (err instanceof StatusError && err.code === 404) throw notFound({ group: '', resource: 'namespaces' }, ns);
+    throw err;
+  }
+  if (obj.metadata?.deletionTimestamp || (obj.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+    throw new StatusError(403, 'Forbidden', `${reg.info.resource} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
+      causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+    });
+  }
+}
+
+export async function handleCreate(regs: Registries, reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (ri.subresource || ri.name) throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  const dryRun = dryRunOf(q);
+  checkFieldValidation(q);
+  const obj = await bodyObject(req);
+  checkTypeMeta(reg, obj);
+  checkNamespace(reg, ri, obj);
+  await admitNamespace(regs, reg, ri.namespace);
+  withTypeMeta(reg, obj);
+  const created = await reg.gs.create(ri.namespace, obj, { dryRun });
+  respondObject(reg, created, neg, res, 201, q);
+}
+
+export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const dryRun = dryRunOf(q);
+  checkFieldValidation(q);
+  const obj = await bodyObject(req);
+  if (ri.subresource === 'scale') {
+    checkTypeMeta(reg, obj, 'Scale', 'autoscaling/v1');
+    const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => applyScale(requireCurrent(reg, ri, cur), obj), { dryRun });
+    return writeJson(res, 200, scaleOf(reg, object), neg.gzip);
+  }
+  checkTypeMeta(reg, obj);
+  checkNamespace(reg, ri, obj);
+  const name = obj.metadata?.name;
+  if (name !== undefined && name !== ri.name) throw badRequest(`the name of the object (${name}) does not match the name on the URL (${ri.name})`);
+  meta(obj).name = ri.name;
+  withTypeMeta(reg, obj);
+  const exists = await reg.gs.get(ri.namespace, ri.name).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await admitNamespace(regs, reg, ri.namespace);
+  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource });
+  respondObject(reg, object, neg, res, created ? 201 : 200, q);
+}
+
+function requireCurrent(reg: Registry, ri: RequestInfo, cur: KubeObject | undefined): KubeObject {
+  if (!cur) throw notFound(reg.gs.gr, ri.name);
+  return cur;
+}
+
+const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+
+function patchFunction(reg: Registry, contentType: string, patch: unknown, typeName: string | undefined): (cur: KubeObject) => KubeObject {
+  switch (contentType) {
+    case 'application/json-patch+json':
+      return (cur) => applyJsonPatch(cur, patch) as KubeObject;
+    case 'application/merge-patch+json':
+      return (cur) => applyMergePatch(cur, patch) as KubeObject;
+    case 'application/strategic-merge-patch+json':
+      return (cur) => applyStrategicMergePatch(cur, patch, loadDefinitions(), typeName ?? '') as KubeObject;
+    case 'application/apply-patch+yaml':
+      throw unsupportedMediaType('server-side apply (application/apply-patch+yaml) is not supported by this server yet');
+    default:
+      throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+  }
+
+}
+
+export async function handlePatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const dryRun = dryRunOf(q);
+  checkFieldValidation(q);
+  const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+  if (!PATCH_TYPES.includes(contentType)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+  const body = await readBody(req);
+  const patch = decodeBody(body, contentType);
+  if (ri.subresource === 'scale') {
+    const fn = patchFunction(reg, contentType, patch, 'io.k8s.api.autoscaling.v1.Scale');
+    const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => {
+      const c = requireCurrent(reg, ri, cur);
+      return applyScale(c, fn(scaleOf(reg, c)));
+    }, { dryRun });
+    return writeJson(res, 200, scaleOf(reg, object), neg.gzip);
+  }
+  const fn = patchFunction(reg, contentType, patch, reg.info.definition);
+  const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => {
+    const c = requireCurrent(reg, ri, cur);
+    const rv = c.metadata?.resourceVersion;
+    const next = fn(c);
+    if (!isPlainObject(next)) throw badRequest('the patch result is not an object');
+    const nm = meta(next);
+    // A patch only carries a resourceVersion precondition when it sets one itself.
+    if (nm.resourceVersion === undefined) nm.resourceVersion = rv;
+    checkTypeMeta(reg, next);
+    return withTypeMeta(reg, next);
+  }, { dryRun, subresource: ri.subresource });
+  respondObject(reg, object, neg, res, 200, q);
+}
+
+async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
+  const opts: DeleteOptions = { dryRun: dryRunOf(q) };
+  let body: Record<string, unknown> = {};
+  const raw = await readBody(req);
+  if (raw.length > 0 && raw.toString().trim() !== '') {
+    const b = decodeBody(raw, String(req.headers['content-type'] ?? 'application/json'));
+    if (!isPlainObject(b)) throw badRequest('DeleteOptions must be an object');
+    body = b;
+  }
+  const gp = body.gracePeriodSeconds ?? q.get('gracePeriodSeconds') ?? undefined;
+  if (gp !== undefined && gp !== null) {
+    const n = Number(gp);
+    if (!Number.isInteger(n)) throw badRequest(`gracePeriodSeconds: Invalid value: "${String(gp)}"`);
+    opts.gracePeriodSeconds = n;
+  }
+  const pp = body.propagationPolicy ?? q.get('propagationPolicy') ?? (body.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined);
+  if (pp !== undefined && pp !== null) {
+    if (pp !== 'Orphan' && pp !== 'Background' && pp !== 'Foreground') {
+      throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(pp)}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    }
+    opts.propagationPolicy = pp;
+  }
+  if (isPlainObject(body.preconditions)) opts.preconditions = body.preconditions as DeleteOptions['preconditions'];
+  if (Array.isArray(body.dryRun) && body.dryRun.length > 0) opts.dryRun = true;
+  return opts;
+}
+
+export async function handleDelete(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (ri.subresource) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  const opts = await deleteOptions(req, q);
+  const { object, deleted } = await reg.gs.delete(ri.namespace, ri.name, opts);
+  withTypeMeta(reg, object);
+  if (!deleted) return respondObject(reg, object, neg, res, 202, q);
+  if (reg.gs.strategy.returnDeletedObject) return respondObject(reg, object, neg, res, 200, q);
+  writeJson(res, 200, successStatus({ name: ri.name, group: reg.info.group, kind: reg.info.resource, uid: object.metadata?.uid }), neg.gzip);
+}
+
+export async function handleDeleteCollection(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const opts = await deleteOptions(req, q);
+  const list = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
+  const match = objectMatcher(list, reg.gs.strategy);
+  await reg.cache.sync();
+  const entries = reg.cache.list({ namespace: ri.namespace, name: list.nameEquals, matches: (e) => match(e.obj) });
+  const items: KubeObject[] = [];
+  for (const e of entries) {
+    try {
+      const r = await reg.gs.delete(e.namespace, e.name, opts);
+      items.push(withTypeMeta(reg, r.object));
+    } catch (err) {
+      if (!(err instanceof StatusError && err.code === 404)) throw err;
+    }
+  }
+  writeJson(res, 200, { kind: reg.info.listKind ?? `${reg.info.kind}List`, apiVersion: apiVersionOf(reg.info.group, reg.info.version), metadata: {}, items }, neg.gzip);
+}
+

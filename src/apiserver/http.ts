@@ -1,0 +1,104 @@
+// HTTP plumbing for the API: reading bodies with a size limit, content negotiation, and writing
+// objects and Status errors. Kept free of routing so every handler shares it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { parse as parseYaml } from 'yaml';
+import { badRequest, notAcceptable, StatusError, tooLarge, internalError, type Status } from '../api/status.ts';
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(tooLarge(`the request body is ${declared} bytes; the limit is ${limit}`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(tooLarge(`the request body exceeds ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('aborted', () => reject(badRequest('the request was aborted')));
+  });
+}
+
+/** Decodes a JSON or YAML body into a plain value; `what` names it in errors. */
+export function decodeBody(body: Buffer, contentType: string): unknown {
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw badRequest('the request body is empty');
+  const isYaml = /yaml/i.test(contentType);
+  try {
+    if (!isYaml) return JSON.parse(text);
+    return parseYaml(text, { uniqueKeys: true, strict: true });
+  } catch (err) {
+    throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export interface Negotiated {
+  /** The client asked for a Table (kubectl get) and accepts it. */
+  table: boolean;
+  /** The client asked for PartialObjectMetadata. */
+  metadataOnly: boolean;
+  gzip: boolean;
+}
+
+/** Reads the Accept header. JSON is always served; a protobuf-only client gets 406. */
+export function negotiate(req: IncomingMessage): Negotiated {
+  const accept = String(req.headers.accept ?? '');
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  if (!accept) return { table: false, metadataOnly: false, gzip };
+  let json = false;
+  let table = false;
+  let metadataOnly = false;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().split(';').map((s) => s.trim());
+    const p = Object.fromEntries(params.map((x) => x.split('=').map((s) => s.trim())));
+    if (type === 'application/json' || type === '*/*' || type === 'application/*' || type === 'application/yaml') {
+      if (p.as === 'Table' && p.g === 'meta.k8s.io' && (p.v === 'v1' || p.v === 'v1beta1')) table = true;
+      else if ((p.as === 'PartialObjectMetadata' || p.as === 'PartialObjectMetadataList') && p.g === 'meta.k8s.io') metadataOnly = true;
+      else if (!p.as) json = true;
+      else continue;
+      json = true;
+    }
+  }
+  if (!json) throw notAcceptable(`only the following media types are accepted: application/json, application/yaml`);
+  return { table, metadataOnly, gzip };
+}
+
+export function writeBytes(res: ServerResponse, code: number, body: Buffer, gzip: boolean, contentType = 'application/json'): void {
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private' };
+  let out = body;
+  if (gzip && body.length > 1024) {
+    out = gzipSync(body);
+    headers['Content-Encoding'] = 'gzip';
+  }
+  headers['Content-Length'] = out.length;
+  res.writeHead(code, headers);
+  res.end(out);
+}
+
+export function writeJson(res: ServerResponse, code: number, obj: unknown, gzip = false): void {
+  writeBytes(res, code, Buffer.from(JSON.stringify(obj)), gzip);
+}
+
+export function statusOf(err: unknown): Status {
+  if (err instanceof StatusError) return err.status;
+  return internalError((err as Error)?.message ?? String(err)).status;
+}
+
+export function writeError(res: ServerResponse, err: unknown): void {
+  const status = statusOf(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (status.code === 429 || (status.code === 504 && status.details?.retryAfterSeconds)) res.setHeader('Retry-After', String(status.details?.retryAfterSeconds ?? 1));
+  writeJson(res, status.code, status);
+}

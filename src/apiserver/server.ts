@@ -1,0 +1,120 @@
+// The API server: HTTPS on node:http(s) with a lean dispatcher. Authentication by client
+// certificate; routing from the catalogue; one generic handler per verb.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Store } from '../store/types.ts';
+import { Catalog } from '../registry/catalog.ts';
+import { methodNotAllowed, notFound, StatusError, unauthorized } from '../api/status.ts';
+import { identityFromTlsSocket } from './pki/client-identity.ts';
+import { Discovery } from './discovery.ts';
+import { serveHealth, VERSION_INFO, type Check } from './health.ts';
+import { negotiate, writeError, writeJson } from './http.ts';
+import { parseRequestInfo } from './request-info.ts';
+import { Registries } from './registries.ts';
+import { handleGet, handleList, handleWatch } from './handlers/read.ts';
+import { handleCreate, handleDelete, handleDeleteCollection, handlePatch, handleUpdate } from './handlers/write.ts';
+import { OpenApiDocs } from './openapi.ts';
+
+export interface ApiServerOptions {
+  store: Store;
+  tls: { cert: string; key: string; ca: string };
+  bindAddress: string;
+  port: number;
+  catalog?: Catalog;
+}
+
+export class ApiServer {
+  readonly registries: Registries;
+  private readonly discovery: Discovery;
+  private readonly openapi: OpenApiDocs;
+  private readonly server: Server;
+  private readonly opts: ApiServerOptions;
+  private readonly checks: Record<string, Check[]>;
+  private ready = false;
+
+  constructor(opts: ApiServerOptions) {
+    this.opts = opts;
+    const catalog = opts.catalog ?? Catalog.load();
+    this.registries = new Registries(opts.store, catalog);
+    this.discovery = new Discovery(catalog);
+    this.openapi = new OpenApiDocs(catalog);
+    const storage: Check = { name: 'etcd', run: async () => void (await opts.store.revision()) };
+    const ping: Check = { name: 'ping', run: () => undefined };
+    const caches: Check = { name: 'informer-sync', run: () => { if (!this.ready) throw new Error('caches not synced'); } };
+    this.checks = { healthz: [ping, storage], livez: [ping, storage], readyz: [ping, storage, caches] };
+    this.server = createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+      this.handle(req, res).catch((err) => writeError(res, err));
+    });
+    this.server.keepAliveTimeout = 75_000;
+  }
+
+  async start(): Promise<{ port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.bindAddress, () => resolve());
+    });
+    await this.registries.startCaches();
+    this.ready = true;
+    const addr = this.server.address();
+    return { port: typeof addr === 'object' && addr ? addr.port : this.opts.port };
+  }
+
+  async stop(): Promise<void> {
+    this.registries.stop();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const qi = url.indexOf('?');
+    const path = qi >= 0 ? url.slice(0, qi) : url;
+    const q = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : '');
+    if (path === '/version' || path === '/version/') return writeJson(res, 200, VERSION_INFO);
+    if (await serveHealth(path, q, this.checks, res)) return;
+    const user = identityFromTlsSocket(req.socket as TLSSocket);
+    if (!user) throw unauthorized();
+    if (this.discovery.serve(path, req, res)) return;
+    if (path.startsWith('/openapi/')) {
+      if (this.openapi.serve(path, q, req, res)) return;
+      throw notFound({ group: '', resource: '' }, path);
+    }
+    const ri = parseRequestInfo(req.method ?? 'GET', path, q);
+    if (!ri.isResourceRequest) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    const reg = this.registries.get(ri.group, ri.version, ri.resource);
+    if (!reg) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (!reg.info.namespaced && ri.namespace && ri.resource !== 'namespaces') throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (reg.info.namespaced && ri.namespace === '' && ri.verb !== 'list' && ri.verb !== 'watch') {
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (ri.resource === 'namespaces') ri.namespace = '';
+    const sub = ri.subresource ? reg.info.subresources.find((s) => s.name === ri.subresource) : undefined;
+    if (ri.subresource && !sub) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    const verbs = sub ? sub.verbs : reg.info.verbs;
+    if (!verbs.includes(ri.verb) && !(ri.verb === 'watch' && verbs.includes('watch'))) {
+      throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+    }
+    const neg = negotiate(req);
+    switch (ri.verb) {
+      case 'get':
+        return handleGet(reg, ri, q, neg, res);
+      case 'list':
+        return handleList(reg, ri, q, neg, res);
+      case 'watch':
+        return handleWatch(reg, ri, q, req, res);
+      case 'create':
+        return handleCreate(this.registries, reg, ri, q, neg, req, res);
+      case 'update':
+        return handleUpdate(this.registries, reg, ri, q, neg, req, res);
+      case 'patch':
+        return handlePatch(reg, ri, q, neg, req, res);
+      case 'delete':
+        return handleDelete(reg, ri, q, neg, req, res);
+      case 'deletecollection':
+        return handleDeleteCollection(reg, ri, q, neg, req, res);
+      default:
+        throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+    }
+  }
+}

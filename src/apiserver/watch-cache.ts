@@ -1,0 +1,226 @@
+// One cache per resource: the current objects and a window of recent events, fed by a single
+// storage watch. Lists with resourceVersion 0/NotOlderThan and every watch are served from it.
+// Each event is encoded once; unfiltered watchers all write the same bytes.
+import { OrderedMap } from '@js-sdsl/ordered-map';
+import type { Store, WatchEvent, Watcher } from '../store/types.ts';
+
+import { meta, type KubeObject } from '../api/object.ts';
+import { StatusError } from '../api/status.ts';
+import { decodeObject, type GenericStore } from '../registry/generic.ts';
+
+export interface CacheEntry {
+  key: string;
+  namespace: string;
+  name: string;
+  obj: KubeObject;
+  /** JSON of the object, resourceVersion included. */
+  bytes: Buffer;
+  rv: number;
+}
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface CacheEvent {
+  type: EventType;
+  rv: number;
+  /** The object after the change (for DELETED: its last state, at the deletion's resourceVersion). */
+  cur: CacheEntry;
+  prev?: CacheEntry;
+}
+
+export interface Filter {
+  namespace: string;
+  name?: string;
+  matches(e: CacheEntry): boolean;
+}
+
+export interface CacheWatcher {
+  send(type: EventType, bytes: Buffer, rv: number): void;
+  /** The watcher fell too far behind or the cache restarted: it must end with 410. */
+  expire(message: string): void;
+}
+
+const WINDOW = 10_000;
+
+export function entryBytes(obj: KubeObject): Buffer {
+  return Buffer.from(JSON.stringify(obj));
+}
+
+export class WatchCache {
+  readonly gs: GenericStore;
+  private readonly store: Store;
+  private readonly objects = new OrderedMap<string, CacheEntry>([], (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  private readonly window: CacheEvent[] = [];
+  private readonly watchers = new Map<CacheWatcher, Filter>();
+  private readonly waiters: Array<{ rv: number; resolve: () => void }> = [];
+  private storeWatch: Watcher | undefined;
+  revision = 0;
+  private ready: Promise<void> | undefined;
+
+  constructor(store: Store, gs: GenericStore) {
+    this.store = store;
+    this.gs = gs;
+  }
+
+  start(): Promise<void> {
+    this.ready ??= this.load();
+    return this.ready;
+  }
+
+  private async load(): Promise<void> {
+    const { key, end } = this.gs.range('');
+    const r = await this.store.range(key, { end });
+    for (const kv of r.kvs) {
+      const obj = decodeObject(kv);
+      this.objects.setElement(kv.key, this.entry(kv.key, obj, kv.modRevision));
+    }
+    this.revision = r.header.revision;
+    this.storeWatch = await this.store.watch(key, { end, fromRevision: r.header.revision + 1, progressNotify: true }, {
+      onEvents: (events, revision) => this.apply(events, revision),
+      onProgress: (revision) => this.advance(revision),
+      onError: (err) => this.restart(err),
+    });
+  }
+
+  private entry(key: string, obj: KubeObject, rv: number): CacheEntry {
+    const m = meta(obj);
+    return { key, namespace: m.namespace ?? '', name: m.name ?? '', obj, bytes: entryBytes(obj), rv };
+  }
+
+  private apply(events: WatchEvent[], revision: number): void {
+    for (const ev of events) {
+      const key = ev.kv.key;
+      const prev = this.objects.getElementByKey(key);
+      let ce: CacheEvent;
+      if (ev.type === 'put') {
+        const cur = this.entry(key, decodeObject(ev.kv), ev.kv.modRevision);
+        this.objects.setElement(key, cur);
+        ce = { type: prev ? 'MODIFIED' : 'ADDED', rv: ev.kv.modRevision, cur, prev };
+      } else {
+        if (!prev) continue;
+        this.objects.eraseElementByKey(key);
+        const last = structuredClone(prev.obj);
+        meta(last).resourceVersion = String(ev.kv.modRevision);
+        ce = { type: 'DELETED', rv: ev.kv.modRevision, cur: { ...prev, obj: last, bytes: entryBytes(last), rv: ev.kv.modRevision }, prev };
+      }
+      this.window.push(ce);
+      if (this.window.length > WINDOW) this.window.splice(0, this.window.length - WINDOW);
+      this.revision = ce.rv;
+      for (const [w, f] of this.watchers) dispatch(w, f, ce);
+    }
+    this.advance(revision);
+  }
+
+  private advance(revision: number): void {
+    if (revision > this.revision) this.revision = revision;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].rv <= this.revision) {
+        this.waiters[i].resolve();
+        this.waiters.splice(i, 1);
+      }
+    }
+  }
+
+  private restart(err: Error): void {
+    // Lost the storage watch (compaction while behind, backend lost): start over from a fresh list.
+    for (const w of this.watchers.keys()) w.expire(`watch cache restarted: ${err.message}`);
+    this.watchers.clear();
+    this.objects.clear();
+    this.window.length = 0;
+    this.ready = undefined;
+    setTimeout(() => void this.start().catch(() => undefined), 100).unref();
+  }
+
+  /** Resolves when the cache has seen `rv`; a 504 Timeout after `timeoutMs` (as upstream's "Too large resource version"). */
+  async waitFor(rv: number, timeoutMs = 3000): Promise<void> {
+    await this.start();
+    if (this.revision >= rv) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiter = { rv, resolve: () => (clearTimeout(t), resolve()) };
+      const t = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${this.revision}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 }));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Waits until the cache holds everything the store has acknowledged (a consistent read). */
+  async sync(): Promise<void> {
+    await this.waitFor(await this.store.revision());
+  }
+
+  list(filter: Filter): CacheEntry[] {
+    const out: CacheEntry[] = [];
+    if (filter.name !== undefined) {
+      const e = this.objects.getElementByKey(this.gs.key(filter.namespace, filter.name));
+      if (e && filter.matches(e)) out.push(e);
+      return out;
+    }
+    const { key, end } = this.gs.range(filter.namespace);
+    const stop = this.objects.end();
+    for (let it = this.objects.lowerBound(key); !it.equals(stop); it = it.next()) {
+      const [k, e] = it.pointer;
+      if (k >= end) break;
+      if (filter.matches(e)) out.push(e);
+    }
+    return out;
+  }
+
+  get(namespace: string, name: string): CacheEntry | undefined {
+    return this.objects.getElementByKey(this.gs.key(namespace, name));
+  }
+
+  /**
+   * Starts a watch. `fromRv` 0 means "now, after sending the current state as ADDED"; otherwise
+   * events after fromRv from the window, or 410 Gone when the window no longer reaches back.
+   */
+  watch(w: CacheWatcher, filter: Filter, fromRv: number, initialEvents: boolean): void {
+    if (initialEvents) {
+      for (const e of this.list(filter)) w.send('ADDED', e.bytes, e.rv);
+    } else if (fromRv < this.revision) {
+      const oldest = this.window.length > 0 ? this.window[0].rv : this.revision + 1;
+      if (fromRv < oldest - 1 && !(this.window.length === 0 && fromRv >= this.revision)) {
+        throw new StatusError(410, 'Expired', `too old resource version: ${fromRv} (${oldest - 1})`);
+      }
+      for (const ce of this.window) if (ce.rv > fromRv) dispatch(w, filter, ce);
+    }
+    this.watchers.set(w, filter);
+  }
+
+  unwatch(w: CacheWatcher): void {
+    this.watchers.delete(w);
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  stop(): void {
+    this.storeWatch?.cancel();
+  }
+}
+
+function inScope(f: Filter, e: CacheEntry | undefined): boolean {
+  if (!e) return false;
+  if (f.namespace && e.namespace !== f.namespace) return false;
+  if (f.name !== undefined && e.name !== f.name) return false;
+  return f.matches(e);
+}
+
+function dispatch(w: CacheWatcher, f: Filter, ce: CacheEvent): void {
+  const now = ce.type !== 'DELETED' && inScope(f, ce.cur);
+  const before = inScope(f, ce.prev);
+  if (ce.type === 'DELETED') {
+    if (before) w.send('DELETED', ce.cur.bytes, ce.rv);
+  } else if (now && before) w.send('MODIFIED', ce.cur.bytes, ce.rv);
+  else if (now) w.send('ADDED', ce.cur.bytes, ce.rv);
+  else if (before && ce.prev) {
+    // Left the selection: a DELETED carrying the previous state at the new resourceVersion.
+    const last = structuredClone(ce.prev.obj);
+    meta(last).resourceVersion = String(ce.rv);
+    w.send('DELETED', entryBytes(last), ce.rv);
+  }
+}
+

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// k8ts: one program, several roles. `k8ts server` runs the control plane.
+import { Command, Option } from 'commander';
+import { runServer } from './server.ts';
+
+const program = new Command();
+program.name('k8ts').description('A Kubernetes control plane and node agent in TypeScript').version('0.1.0');
+
+program
+  .command('server')
+  .description('run the API server on the built-in store (or an external etcd)')
+  .option('--data-dir <dir>', 'where the store, certificates and kubeconfig live', './.k8ts')
+  .option('--bind-address <ip>', 'address to serve HTTPS on', '127.0.0.1')
+  .option('--secure-port <port>', 'HTTPS port (0 picks a free one)', (v) => Number(v), 6443)
+  .option('--write-kubeconfig <file>', 'where to write the admin kubeconfig (default <data-dir>/kubeconfig.yaml)')
+  .addOption(new Option('--datastore <kind>', 'storage backend').choices(['embedded', 'etcd']).default('embedded'))
+  .option('--etcd-servers <urls>', 'comma-separated etcd client URLs (with --datastore etcd)', '')
+  .option('--tls-san <name>', 'extra name or IP for the serving certificate (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .action(async (opts) => {
+    await runServer(opts);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,55 @@
+// `k8ts server`: certificates, store, API server, bootstrap objects, kubeconfig.
+import { mkdirSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { ensurePki } from '../apiserver/pki/index.ts';
+import { kubeconfigYaml, writeKubeconfig } from '../apiserver/pki/kubeconfig.ts';
+import { ApiServer } from '../apiserver/server.ts';
+import { EmbeddedStore } from '../store/embedded/index.ts';
+import { EtcdStore } from '../store/etcd/index.ts';
+import type { Store } from '../store/types.ts';
+import { bootstrap } from './bootstrap.ts';
+
+export interface ServerFlags {
+  dataDir: string;
+  bindAddress: string;
+  securePort: number;
+  writeKubeconfig?: string;
+  datastore: 'embedded' | 'etcd';
+  etcdServers: string;
+  tlsSan: string[];
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+}
+
+export async function runServer(flags: ServerFlags): Promise<ApiServer> {
+  const started = performance.now();
+  const dataDir = resolve(flags.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const pki = await ensurePki({ dir: join(dataDir, 'pki'), hostnames: flags.tlsSan, bindAddress: flags.bindAddress });
+  let store: Store;
+  if (flags.datastore === 'etcd') {
+    const endpoints = flags.etcdServers.split(',').map((s) => s.trim()).filter(Boolean);
+    if (endpoints.length === 0) throw new Error('--datastore etcd needs --etcd-servers');
+    store = await EtcdStore.connect({ endpoints });
+  } else {
+    store = await EmbeddedStore.open(join(dataDir, 'db'));
+  }
+  const server = new ApiServer({ store, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem, ca: pki.caCertPem }, bindAddress: flags.bindAddress, port: flags.securePort });
+  const { port } = await server.start();
+  await bootstrap(server.registries);
+  const host = flags.bindAddress === '0.0.0.0' || flags.bindAddress === '::' ? '127.0.0.1' : flags.bindAddress;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
+  await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
+  log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
+  const shutdown = async () => {
+    await server.stop();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  return server;
+}

@@ -1,0 +1,260 @@
+// The generic registry: create, get, update (and guaranteed update for patches) and delete of any
+// resource on the storage interface. Per-resource behaviour comes from the strategy.
+import { randomUUID } from 'node:crypto';
+import type { KeyValue, Store } from '../store/types.ts';
+import { alreadyExists, conflict, invalid, notFound, StatusError, type GroupResource } from '../api/status.ts';
+import { meta, nowRfc3339, type KubeObject } from '../api/object.ts';
+import { validateObjectMeta } from '../api/validation.ts';
+import { deepEqual } from '../api/patch/json-patch.ts';
+import type { ResourceInfo } from './catalog.ts';
+import type { Strategy } from './strategy.ts';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Subresource written through ('status' or ''). */
+  subresource?: string;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  gracePeriodSeconds?: number;
+}
+
+export interface DeleteResult {
+  object: KubeObject;
+  /** false when the object still exists (finalizers or graceful deletion pending). */
+  deleted: boolean;
+}
+
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const MAX_RETRIES = 16;
+
+export function generateNameSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
+  return s;
+}
+
+export function decodeObject(kv: KeyValue): KubeObject {
+  const obj = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8')) as KubeObject;
+  meta(obj).resourceVersion = String(kv.modRevision);
+  return obj;
+}
+
+export function encodeObject(obj: KubeObject): Buffer {
+  const m = obj.metadata;
+  const rv = m?.resourceVersion;
+  if (m) delete m.resourceVersion;
+  const out = Buffer.from(JSON.stringify(obj));
+  if (m && rv !== undefined) m.resourceVersion = rv;
+  return out;
+}
+
+/** Everything except metadata and status: what a generation bump tracks. */
+function specOf(obj: KubeObject): Record<string, unknown> {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
+  return rest;
+}
+
+export class GenericStore {
+  readonly info: ResourceInfo;
+  readonly strategy: Strategy;
+  readonly prefix: string;
+  private readonly store: Store;
+  readonly gr: GroupResource;
+
+  constructor(store: Store, info: ResourceInfo, strategy: Strategy) {
+    this.store = store;
+    this.info = info;
+    this.strategy = strategy;
+    this.prefix = `${info.etcdKeyPrefix ?? `/registry/${info.group ? `${info.group}/` : ''}${info.resource}`}/`;
+    this.gr = { group: info.group, resource: info.resource };
+  }
+
+  key(namespace: string, name: string): string {
+    return this.info.namespaced ? `${this.prefix}${namespace}/${name}` : `${this.prefix}${name}`;
+  }
+
+  /** Key range of a namespace (or of everything when namespace is ''). */
+  range(namespace: string): { key: string; end: string } {
+    const key = this.info.namespaced && namespace ? `${this.prefix}${namespace}/` : this.prefix;
+    return { key, end: key.slice(0, -1) + String.fromCharCode(key.charCodeAt(key.length - 1) + 1) };
+  }
+
+  private async read(namespace: string, name: string): Promise<{ obj: KubeObject; kv: KeyValue } | undefined> {
+    const r = await this.store.range(this.key(namespace, name));
+    const kv = r.kvs[0];
+    return kv ? { obj: decodeObject(kv), kv } : undefined;
+  }
+
+  async get(namespace: string, name: string): Promise<KubeObject> {
+    const cur = await this.read(namespace, name);
+    if (!cur) throw notFound(this.gr, name);
+    return cur.obj;
+  }
+
+  private validateAll(obj: KubeObject, old?: KubeObject): void {
+    const m = meta(obj);
+    const errs = [...validateObjectMeta(m, { namespaced: this.info.namespaced, nameRule: this.strategy.nameRule }), ...(old ? this.strategy.validateUpdate(obj, old) : this.strategy.validate(obj))];
+    if (errs.length > 0) throw invalid(this.info.kind, this.info.group, m.name ?? m.generateName ?? '', errs);
+  }
+
+  async create(namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const m = meta(obj);
+    if (this.info.namespaced) m.namespace = namespace;
+    if (!m.name && m.generateName) m.name = `${m.generateName}${generateNameSuffix()}`;
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    m.uid = randomUUID();
+    m.creationTimestamp = nowRfc3339();
+    if (this.strategy.tracksGeneration) m.generation = 1;
+    else delete m.generation;
+    this.strategy.prepareForCreate(obj);
+    this.validateAll(obj);
+    const name = m.name as string;
+    if (opts.dryRun) {
+      const existing = await this.read(namespace, name);
+      if (existing) throw alreadyExists(this.gr, name);
+      return obj;
+    }
+    const key = this.key(namespace, name);
+    const r = await this.store.txn({
+      compare: [{ key, target: 'version', result: '=', value: 0 }],
+      success: [{ type: 'put', key, value: encodeObject(obj) }],
+    });
+    if (!r.succeeded) {
+      if (m.generateName) throw new StatusError(409, 'AlreadyExists', `${this.gr.resource} "${name}" already exists, the server was not able to generate a unique name for the object`);
+      throw alreadyExists(this.gr, name);
+    }
+    m.resourceVersion = String(r.header.revision);
+    return obj;
+  }
+
+  /**
+   * Reads the object, lets `mutate` produce the new version, and writes it if nothing changed in
+   * between (retrying otherwise). `mutate` may throw to refuse. A resourceVersion in the new object
+   * is a precondition: a mismatch is a 409 Conflict, never retried.
+   */
+  async guaranteedUpdate(namespace: string, name: string, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const cur = await this.read(namespace, name);
+      const next = mutate(cur ? structuredClone(cur.obj) : undefined);
+      if (!cur) {
+        if (!this.strategy.allowCreateOnUpdate) throw notFound(this.gr, name);
+        const nm = meta(next);
+        if (nm.resourceVersion) throw notFound(this.gr, name);
+        nm.name = name;
+        return { object: await this.create(namespace, next, opts), created: true };
+      }
+      const nm = meta(next);
+      const om = meta(cur.obj);
+      if (nm.resourceVersion && nm.resourceVersion !== om.resourceVersion) {
+        throw conflict(this.gr, name, 'the object has been modified; please apply your changes to the latest version and try again');
+      }
+      if (nm.uid && nm.uid !== om.uid) throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${nm.uid}, UID in object meta: ${om.uid}`);
+      if (nm.name && nm.name !== name) throw new StatusError(400, 'BadRequest', `the name of the object (${nm.name}) does not match the name on the URL (${name})`);
+      this.prepareUpdate(next, cur.obj, opts.subresource ?? '');
+      this.validateAll(next, cur.obj);
+      nm.resourceVersion = om.resourceVersion;
+      if (deepEqual(next, cur.obj)) return { object: cur.obj, created: false };
+      if (opts.dryRun) return { object: next, created: false };
+      const key = this.key(namespace, name);
+      const finalize = nm.deletionTimestamp !== undefined && (nm.finalizers ?? []).length === 0;
+      const r = await this.store.txn({
+        compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
+        success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: encodeObject(next) }],
+      });
+      if (r.succeeded) {
+        nm.resourceVersion = String(r.header.revision);
+        return { object: next, created: false };
+      }
+    }
+    throw conflict(this.gr, name, 'the object is being modified too often; please try again');
+  }
+
+  private prepareUpdate(next: KubeObject, old: KubeObject, subresource: string): void {
+    const nm = meta(next);
+    const om = meta(old);
+    // Fields the client may not change.
+    nm.name = om.name;
+    if (this.info.namespaced) nm.namespace = om.namespace;
+    nm.uid = om.uid;
+    nm.creationTimestamp = om.creationTimestamp;
+    if (om.deletionTimestamp) nm.deletionTimestamp = om.deletionTimestamp;
+    else delete nm.deletionTimestamp;
+    if (om.deletionGracePeriodSeconds !== undefined) nm.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
+    else delete nm.deletionGracePeriodSeconds;
+    if (subresource === 'status') {
+      // Through status only status changes (and metadata stays as stored).
+      for (const k of Object.keys(next)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete next[k];
+      for (const [k, v] of Object.entries(old)) if (k !== 'status' && k !== 'metadata') next[k] = structuredClone(v);
+      const keepMeta = structuredClone(om);
+      keepMeta.resourceVersion = nm.resourceVersion;
+      next.metadata = keepMeta;
+      return;
+    }
+    if (this.strategy.hasStatus && subresource === '') {
+      if (old.status === undefined) delete next.status;
+      else next.status = structuredClone(old.status);
+    }
+    if (this.strategy.tracksGeneration) {
+      nm.generation = (om.generation ?? 1) + (deepEqual(specOf(next), specOf(old)) ? 0 : 1);
+    } else if (om.generation !== undefined) nm.generation = om.generation;
+    else delete nm.generation;
+    this.strategy.prepareForUpdate(next, old);
+  }
+
+  async update(namespace: string, name: string, obj: KubeObject, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+    return this.guaranteedUpdate(namespace, name, () => structuredClone(obj), opts);
+  }
+
+  async delete(namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const cur = await this.read(namespace, name);
+      if (!cur) throw notFound(this.gr, name);
+      const m = meta(cur.obj);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== m.uid) throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid}`);
+      if (pre?.resourceVersion && pre.resourceVersion !== m.resourceVersion) {
+        throw conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
+      }
+      const finalizers = new Set(m.finalizers ?? []);
+      // A namespace is emptied by the namespace controller before it goes: its spec finalizers hold it.
+      const nsFinalizers = this.info.kind === 'Namespace' ? ((cur.obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+      if (!m.deletionTimestamp) {
+        if (opts.propagationPolicy === 'Orphan') finalizers.add('orphan');
+        if (opts.propagationPolicy === 'Foreground') finalizers.add('foregroundDeletion');
+      }
+      const key = this.key(namespace, name);
+      if (finalizers.size > 0 || nsFinalizers.length > 0) {
+        if (m.deletionTimestamp && finalizers.size === (m.finalizers ?? []).length) return { object: cur.obj, deleted: false };
+        const next = structuredClone(cur.obj);
+        const nm = meta(next);
+        nm.deletionTimestamp ??= nowRfc3339();
+        nm.deletionGracePeriodSeconds ??= 0;
+        if (finalizers.size > 0) nm.finalizers = [...finalizers];
+        if (this.info.kind === 'Namespace') next.status = { ...(next.status as object), phase: 'Terminating' };
+        if (opts.dryRun) return { object: next, deleted: false };
+        const r = await this.store.txn({
+          compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
+          success: [{ type: 'put', key, value: encodeObject(next) }],
+        });
+        if (!r.succeeded) continue;
+        nm.resourceVersion = String(r.header.revision);
+        return { object: next, deleted: false };
+      }
+      if (opts.dryRun) return { object: cur.obj, deleted: true };
+      const r = await this.store.txn({
+        compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
+        success: [{ type: 'delete', key }],
+      });
+      if (r.succeeded) {
+        m.resourceVersion = String(r.header.revision);
+        return { object: cur.obj, deleted: true };
+      }
+    }
+    throw conflict(this.gr, name, 'the object is being modified too often; please try again');
+  }
+}

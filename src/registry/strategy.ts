@@ -1,0 +1,70 @@
+// Per-resource behaviour: the hooks the generic store calls. A resource that needs nothing
+// special uses the default strategy derived from its catalogue entry.
+import type { FieldError } from '../api/status.ts';
+import type { KubeObject } from '../api/object.ts';
+import type { NameRule } from '../api/validation.ts';
+import type { ResourceInfo } from './catalog.ts';
+
+export interface Strategy {
+  /** Whether status is a separate subresource: writes to the main resource keep the old status. */
+  hasStatus: boolean;
+  /** metadata.generation is set to 1 on create and bumped on every spec change. */
+  tracksGeneration: boolean;
+  nameRule: NameRule;
+  /** PUT on a missing object creates it. */
+  allowCreateOnUpdate: boolean;
+  /** Fields besides metadata.name/namespace that field selectors may use. */
+  selectableFields: string[];
+  /** DELETE answers with the deleted object rather than a Status. */
+  returnDeletedObject: boolean;
+  prepareForCreate(obj: KubeObject): void;
+  prepareForUpdate(obj: KubeObject, old: KubeObject): void;
+  validate(obj: KubeObject): FieldError[];
+  validateUpdate(obj: KubeObject, old: KubeObject): FieldError[];
+  /** Values of the selectable fields of an object. */
+  fields(obj: KubeObject): Record<string, string>;
+}
+
+/** Kinds whose upstream strategies maintain metadata.generation. */
+const GENERATION_KINDS = new Set([
+  'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'ReplicationController', 'Job', 'CronJob', 'PodDisruptionBudget',
+  'Ingress', 'NetworkPolicy', 'CustomResourceDefinition', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'FlowSchema', 'PriorityLevelConfiguration', 'HorizontalPodAutoscaler',
+]);
+
+/** Kinds whose names are DNS-1123 labels rather than subdomains. */
+const LABEL_NAMED = new Set(['Namespace', 'Service']);
+/** Kinds whose names only need to be valid path segments. */
+const PATH_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'Event', 'Node', 'Endpoints', 'Lease', 'PriorityClass', 'ComponentStatus', 'StorageClass', 'FlowSchema', 'PriorityLevelConfiguration']);
+
+export function defaultStrategy(info: ResourceInfo): Strategy {
+  const hasStatus = info.subresources.some((s) => s.name === 'status');
+  return {
+    hasStatus,
+    tracksGeneration: GENERATION_KINDS.has(info.kind),
+    nameRule: LABEL_NAMED.has(info.kind) ? 'label' : PATH_NAMED.has(info.kind) ? 'path' : 'subdomain',
+    allowCreateOnUpdate: ['Endpoints', 'Lease', 'Event', 'EndpointSlice'].includes(info.kind),
+    selectableFields: [],
+    returnDeletedObject: ['Pod', 'Namespace', 'Service'].includes(info.kind),
+    prepareForCreate(obj) {
+      if (hasStatus && info.kind !== 'Pod' && info.kind !== 'Node' && info.kind !== 'Namespace' && info.kind !== 'Service' && info.kind !== 'PersistentVolumeClaim' && info.kind !== 'PersistentVolume') delete obj.status;
+    },
+    prepareForUpdate() {},
+    validate: () => [],
+    validateUpdate: () => [],
+    fields: () => ({}),
+  };
+}
+
+const overrides = new Map<string, (base: Strategy, info: ResourceInfo) => Strategy>();
+
+/** Registers per-kind adjustments (`group/Kind`), applied on top of the default strategy. */
+export function registerStrategy(groupKind: string, make: (base: Strategy, info: ResourceInfo) => Strategy): void {
+  overrides.set(groupKind, make);
+}
+
+export function strategyFor(info: ResourceInfo): Strategy {
+  const base = defaultStrategy(info);
+  const make = overrides.get(`${info.group}/${info.kind}`);
+  return make ? make(base, info) : base;
+}

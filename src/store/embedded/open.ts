@@ -1,0 +1,90 @@
+// Opening a data directory: refuse anything that is not ours, then rebuild the key index and the
+// lease table from disk. Never resets or repairs silently.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { ClassicLevel } from 'classic-level';
+import { DataDirError } from '../errors.ts';
+import { FORMAT, LEASE_PREFIX, META_COMPACT, META_FORMAT, META_REVISION, RECORD_PREFIX, RecordDecodeError, decodeNumber, decodeRecord, leaseIdFromKey, pointerFromRecordKey, revisionOf } from './codec.ts';
+import { prunePointers } from './compactor.ts';
+import { StateMachine } from './state-machine.ts';
+
+export async function openDatabase(dir: string): Promise<{ db: ClassicLevel<Buffer, Buffer>; sm: StateMachine; toPrune: number }> {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new DataDirError(`data directory ${dir} is not a directory`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !entries.includes('CURRENT')) {
+      throw new DataDirError(`data directory ${dir} is not empty and holds no k8ts store (no LevelDB CURRENT file); refusing to use it`);
+    }
+  }
+  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  try {
+    await db.open({ createIfMissing: true });
+  } catch (err) {
+    const e = err as Error & { cause?: Error };
+    throw new DataDirError(`cannot open the store in ${dir}: ${e.cause?.message ?? e.message}`);
+  }
+  try {
+    const sm = await load(db, dir);
+    const toPrune = sm.compactRevision > 0 ? pruneIndex(sm) : 0;
+    return { db, sm, toPrune };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    if (err instanceof DataDirError) throw err;
+    throw new DataDirError(`the store in ${dir} is corrupted: ${(err as Error).message}`);
+  }
+}
+
+async function load(db: ClassicLevel<Buffer, Buffer>, dir: string): Promise<StateMachine> {
+  const format = await db.get(META_FORMAT);
+  if (format === undefined) {
+    for await (const _k of db.keys({ limit: 1 })) {
+      throw new DataDirError(`${dir} is a LevelDB database but not a k8ts store (no format marker); refusing to use it`);
+    }
+    await db.put(META_FORMAT, FORMAT, { sync: true });
+  } else if (!FORMAT.equals(format)) {
+    throw new DataDirError(`${dir} holds an unsupported store format ${JSON.stringify(format.toString('latin1').slice(0, 40))} (this k8ts reads ${FORMAT.toString()})`);
+  }
+  const sm = new StateMachine();
+  const rev = await db.get(META_REVISION);
+  if (rev !== undefined) sm.revision = Math.max(sm.revision, decodeNumber(rev));
+  const compact = await db.get(META_COMPACT);
+  if (compact !== undefined) sm.compactRevision = decodeNumber(compact);
+
+  for await (const [k, v] of db.iterator({ gte: Buffer.from([LEASE_PREFIX]), lt: Buffer.from([LEASE_PREFIX + 1]) })) {
+    sm.restoreLease(leaseIdFromKey(k), decodeNumber(v));
+  }
+  const it = db.iterator({ gte: Buffer.from([RECORD_PREFIX]), lt: Buffer.from([RECORD_PREFIX + 1]) });
+  try {
+    for (;;) {
+      const entries = await it.nextv(4096);
+      if (entries.length === 0) break;
+      for (const [k, v] of entries) {
+        if (k.length !== 9) throw new RecordDecodeError(`malformed record key of ${k.length} bytes`);
+        const pointer = pointerFromRecordKey(k);
+        const rec = decodeRecord(v);
+        const h = sm.index.getOrCreate(rec.key);
+        h.pointers.push(rec.tombstone ? -pointer : pointer);
+        h.createRevision = rec.createRevision;
+        h.version = rec.version;
+        h.lease = rec.lease;
+        sm.revision = Math.max(sm.revision, revisionOf(pointer));
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  // Reattach live keys to their leases.
+  sm.index.forEachInRange('\0', '\0', (key, h) => {
+    if (h.live && h.lease) sm.leases.get(h.lease)?.keys.add(key);
+  });
+  return sm;
+}
+
+/** Prunes versions that an interrupted physical compaction left behind; returns how many. */
+function pruneIndex(sm: StateMachine): number {
+  let n = 0;
+  sm.index.forEachInRange('\0', '\0', (_key, h) => {
+    const copy = h.pointers.slice();
+    n += prunePointers(copy, sm.compactRevision).length;
+  });
+  return n;
+}
