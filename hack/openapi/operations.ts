@@ -1,6 +1,6 @@
 // openapi/operations.json: one entry per served resource operation (method + path) of the swagger,
 // with its action, the resource it addresses and the query parameters it accepts.
-import { PARAMETER_REF, type Reference, type SwaggerOperation, type SwaggerParameter } from './reference.ts';
+import { METHODS, PARAMETER_REF, type Reference, type SwaggerParameter } from './reference.ts';
 import { parseResourcePath, pathScope } from './paths.ts';
 import type { ResourceEntry } from './resources.ts';
 
@@ -18,8 +18,6 @@ export interface OperationEntry {
   parameters: string[];
   consumes?: string[];
 }
-
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
 
 /** The discovery verb an operation implies (connect maps by HTTP method; HEAD/OPTIONS imply none). */
 function discoveryVerb(action: string, method: string): string | undefined {
@@ -44,12 +42,11 @@ export function buildOperations(
   ref: Reference,
   resources: readonly ResourceEntry[],
   servedGroupVersions: ReadonlySet<string>,
-): { operations: OperationEntry[]; problems: string[]; skipped: number } {
+): { operations: OperationEntry[]; problems: string[] } {
   const problems: string[] = [];
   const served = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
   const seenVerbs = new Map<string, Set<string>>();
   const operations: OperationEntry[] = [];
-  let skipped = 0;
 
   for (const path of Object.keys(ref.swagger.paths).sort(compare)) {
     const scope = pathScope(path);
@@ -64,14 +61,14 @@ export function buildOperations(
     }
     const pathParams = item.parameters ?? [];
     for (const method of METHODS) {
-      const op = item[method] as SwaggerOperation | undefined;
+      const op = item[method];
       if (!op) continue;
       const action = op['x-kubernetes-action'];
+      const where = `${method.toUpperCase()} ${path}`;
       if (!action) {
-        skipped++;
+        problems.push(`${where}: no x-kubernetes-action`);
         continue;
       }
-      const where = `${method.toUpperCase()} ${path}`;
       const gvk = op['x-kubernetes-group-version-kind'];
       const sub = parsed.subresource !== undefined ? resource.subresources.find((s) => s.name === parsed.subresource) : undefined;
       if (parsed.subresource !== undefined && !sub) problems.push(`${where}: subresource ${parsed.subresource} not in api-resources.json`);
@@ -115,5 +112,5 @@ export function buildOperations(
       if (have !== want) problems.push(`${key}: operations give verbs [${have}], api-resources.json lists [${want}]`);
     }
   }
-  return { operations, problems, skipped };
+  return { operations, problems };
 }

@@ -29,10 +29,13 @@ export interface SwaggerOperation {
   parameters?: SwaggerParameter[];
   'x-kubernetes-action'?: string;
   'x-kubernetes-group-version-kind'?: GroupVersionKind;
-  [key: string]: Json | undefined;
 }
 
-export type SwaggerPathItem = { parameters?: SwaggerParameter[] } & { [method: string]: SwaggerOperation | SwaggerParameter[] | undefined };
+/** The HTTP methods a swagger path item may hold, in swagger's order. */
+export const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'] as const;
+export type Method = (typeof METHODS)[number];
+
+export type SwaggerPathItem = { parameters?: SwaggerParameter[] } & Partial<Record<Method, SwaggerOperation>>;
 
 export interface Swagger {
   definitions: Record<string, Schema>;

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
-import { badRequest, notAcceptable, StatusError, tooLarge, internalError, type Status } from '../api/status.ts';
+import { badRequest, notAcceptable, StatusError, tooLarge, internalError, unsupportedMediaType, type Status } from '../api/status.ts';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -30,6 +30,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 
 /** Decodes a JSON or YAML body into a plain value; `what` names it in errors. */
 export function decodeBody(body: Buffer, contentType: string): unknown {
+  if (/protobuf|cbor/i.test(contentType)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   const isYaml = /yaml/i.test(contentType);
@@ -63,8 +64,7 @@ export function negotiate(req: IncomingMessage): Negotiated {
     if (type === 'application/json' || type === '*/*' || type === 'application/*' || type === 'application/yaml') {
       if (p.as === 'Table' && p.g === 'meta.k8s.io' && (p.v === 'v1' || p.v === 'v1beta1')) table = true;
       else if ((p.as === 'PartialObjectMetadata' || p.as === 'PartialObjectMetadataList') && p.g === 'meta.k8s.io') metadataOnly = true;
-      else if (!p.as) json = true;
-      else continue;
+      else if (p.as) continue;
       json = true;
     }
   }

