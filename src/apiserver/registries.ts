@@ -4,6 +4,7 @@ import type { Store } from '../store/types.ts';
 import type { Catalog, ResourceInfo } from '../registry/catalog.ts';
 import { GenericStore } from '../registry/generic.ts';
 import { strategyFor } from '../registry/strategy.ts';
+import '../registry/kinds/index.ts';
 import { WatchCache } from './watch-cache.ts';
 
 export interface Registry {

@@ -1,5 +1,6 @@
 // Table output (Accept: application/json;as=Table;v=v1;g=meta.k8s.io): the columns kubectl shows.
 import type { KubeObject } from '../api/object.ts';
+import { printers } from './printers.ts';
 
 export interface TableColumn {
   name: string;
@@ -30,32 +31,25 @@ export function age(ts: string | null | undefined, now = Date.now()): string {
   return `${Math.floor(d / 365)}y${d % 365 ? `${d % 365}d` : ''}`;
 }
 
-interface Printer {
-  columns: Array<[name: string, type: string, priority?: number]>;
-  cells(obj: KubeObject): unknown[];
-}
-
-type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const printers: Record<string, Printer> = {
-  Namespace: { columns: [['Status', 'string']], cells: (o) => [(o as Any).status?.phase ?? ''] },
-  ConfigMap: { columns: [['Data', 'integer']], cells: (o) => [Object.keys((o as Any).data ?? {}).length + Object.keys((o as Any).binaryData ?? {}).length] },
-  Secret: { columns: [['Type', 'string'], ['Data', 'integer']], cells: (o) => [(o as Any).type ?? '', Object.keys((o as Any).data ?? {}).length] },
-  ServiceAccount: { columns: [['Secrets', 'string']], cells: (o) => [((o as Any).secrets ?? []).length] },
-};
-
 export function toTable(kind: string, items: KubeObject[], listMeta: Record<string, unknown>, includeObject: string): Record<string, unknown> {
   const p = printers[kind];
+  const cols = p?.columns ?? [];
+  // Age follows the default columns; -o wide columns (priority 1) come after it.
+  const ageAt = cols.filter(([, , prio]) => !prio).length;
   const columns: TableColumn[] = [
     { name: 'Name', type: 'string', format: 'name', description: 'Name of the object', priority: 0 },
-    ...(p?.columns ?? []).map(([name, type, priority]) => ({ name, type, format: '', description: name, priority: priority ?? 0 })),
+    ...cols.slice(0, ageAt).map(([name, type]) => ({ name, type, format: '', description: name, priority: 0 })),
     { name: 'Age', type: 'string', format: '', description: 'Time since the object was created', priority: 0 },
+    ...cols.slice(ageAt).map(([name, type, priority]) => ({ name, type, format: '', description: name, priority: priority ?? 1 })),
   ];
   const now = Date.now();
-  const rows: TableRow[] = items.map((o) => ({
-    cells: [o.metadata?.name ?? '', ...(p ? p.cells(o) : []), age(o.metadata?.creationTimestamp, now)],
-    object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : partialMetadata(o),
-  }));
+  const rows: TableRow[] = items.map((o) => {
+    const cells = p ? p.cells(o) : [];
+    return {
+      cells: [o.metadata?.name ?? '', ...cells.slice(0, ageAt), age(o.metadata?.creationTimestamp, now), ...cells.slice(ageAt)],
+      object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : partialMetadata(o),
+    };
+  });
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: columns, rows };
 }
 

@@ -8,6 +8,9 @@ const NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 async function ensure(regs: Registries, resource: string, namespace: string, obj: KubeObject): Promise<void> {
   const reg = regs.get('', 'v1', resource);
   if (!reg) return;
+  const name = obj.metadata?.name ?? '';
+  const exists = await reg.gs.get(namespace, name).then(() => true, () => false);
+  if (exists) return;
   try {
     await reg.gs.create(namespace, obj);
   } catch (err) {

@@ -117,14 +117,23 @@ export class GenericStore {
     if (opts.dryRun) {
       const existing = await this.read(namespace, name);
       if (existing) throw alreadyExists(this.gr, name);
+      await this.strategy.allocate?.(obj, this.store, true);
       return obj;
     }
     const key = this.key(namespace, name);
-    const r = await this.store.txn({
-      compare: [{ key, target: 'version', result: '=', value: 0 }],
-      success: [{ type: 'put', key, value: encodeObject(obj) }],
-    });
+    await this.strategy.allocate?.(obj, this.store, false);
+    let r;
+    try {
+      r = await this.store.txn({
+        compare: [{ key, target: 'version', result: '=', value: 0 }],
+        success: [{ type: 'put', key, value: encodeObject(obj) }],
+      });
+    } catch (err) {
+      await this.strategy.release?.(obj, this.store);
+      throw err;
+    }
     if (!r.succeeded) {
+      await this.strategy.release?.(obj, this.store);
       if (m.generateName) throw new StatusError(409, 'AlreadyExists', `${this.gr.resource} "${name}" already exists, the server was not able to generate a unique name for the object`);
       throw alreadyExists(this.gr, name);
     }
@@ -168,6 +177,7 @@ export class GenericStore {
       });
       if (r.succeeded) {
         nm.resourceVersion = String(r.header.revision);
+        if (finalize) await this.strategy.release?.(next, this.store);
         return { object: next, created: false };
       }
     }
@@ -252,6 +262,7 @@ export class GenericStore {
       });
       if (r.succeeded) {
         m.resourceVersion = String(r.header.revision);
+        await this.strategy.release?.(cur.obj, this.store);
         return { object: cur.obj, deleted: true };
       }
     }

@@ -4,6 +4,7 @@ import type { FieldError } from '../api/status.ts';
 import type { KubeObject } from '../api/object.ts';
 import type { NameRule } from '../api/validation.ts';
 import type { ResourceInfo } from './catalog.ts';
+import type { Store } from '../store/types.ts';
 
 export interface Strategy {
   /** Whether status is a separate subresource: writes to the main resource keep the old status. */
@@ -23,6 +24,10 @@ export interface Strategy {
   validateUpdate(obj: KubeObject, old: KubeObject): FieldError[];
   /** Values of the selectable fields of an object. */
   fields(obj: KubeObject): Record<string, string>;
+  /** Claims what the object needs from storage (cluster IPs, node ports) before it is written. */
+  allocate?(obj: KubeObject, store: Store, dryRun: boolean): Promise<void>;
+  /** Releases what allocate() claimed, once the object is gone (or its create failed). */
+  release?(obj: KubeObject, store: Store): Promise<void>;
 }
 
 /** Kinds whose upstream strategies maintain metadata.generation. */

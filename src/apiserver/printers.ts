@@ -1,0 +1,112 @@
+// Table columns per kind, as kubectl shows them from a real cluster (priority 1 = -o wide).
+import type { KubeObject } from '../api/object.ts';
+
+type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface Printer {
+  columns: Array<[name: string, type: string, priority?: number]>;
+  cells(obj: KubeObject): unknown[];
+}
+
+const list = (v: unknown): Any[] => (Array.isArray(v) ? v : []);
+const selector = (sel: Any | undefined): string =>
+  sel ? [...Object.entries(sel.matchLabels ?? sel).filter(([k]) => k !== 'matchExpressions').map(([k, v]) => `${k}=${v}`)].join(',') || '<none>' : '<none>';
+
+function servicePorts(spec: Any): string {
+  const ports = list(spec.ports);
+  if (ports.length === 0) return '<none>';
+  return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
+}
+
+function podReady(o: Any): [string, string, number] {
+  const statuses = list(o.status?.containerStatuses);
+  const total = list(o.spec?.containers).length;
+  const ready = statuses.filter((s) => s.ready).length;
+  const restarts = statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
+  let reason = o.status?.reason ?? o.status?.phase ?? '';
+  for (const s of statuses) {
+    if (s.state?.waiting?.reason) reason = s.state.waiting.reason;
+    else if (s.state?.terminated?.reason && reason === 'Running') reason = s.state.terminated.reason;
+  }
+  if (o.metadata?.deletionTimestamp) reason = 'Terminating';
+  return [`${ready}/${total}`, reason, restarts];
+}
+
+function containerImages(spec: Any | undefined): [string, string] {
+  const cs = list(spec?.template?.spec?.containers ?? spec?.containers);
+  return [cs.map((c) => c.name).join(','), cs.map((c) => c.image).join(',')];
+}
+
+export const printers: Record<string, Printer> = {
+  Namespace: { columns: [['Status', 'string']], cells: (o: Any) => [o.status?.phase ?? ''] },
+  ConfigMap: { columns: [['Data', 'integer']], cells: (o: Any) => [Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length] },
+  Secret: { columns: [['Type', 'string'], ['Data', 'integer']], cells: (o: Any) => [o.type ?? '', Object.keys(o.data ?? {}).length] },
+  ServiceAccount: { columns: [['Secrets', 'integer']], cells: (o: Any) => [list(o.secrets).length] },
+  Pod: {
+    columns: [['Ready', 'string'], ['Status', 'string'], ['Restarts', 'string'], ['IP', 'string', 1], ['Node', 'string', 1], ['Nominated Node', 'string', 1], ['Readiness Gates', 'string', 1]],
+    cells: (o: Any) => {
+      const [ready, status, restarts] = podReady(o);
+      return [ready, status, String(restarts), o.status?.podIP ?? '<none>', o.spec?.nodeName ?? '<none>', o.status?.nominatedNodeName ?? '<none>', '<none>'];
+    },
+  },
+  Service: {
+    columns: [['Type', 'string'], ['Cluster-IP', 'string'], ['External-IP', 'string'], ['Port(s)', 'string'], ['Selector', 'string', 1]],
+    cells: (o: Any) => {
+      const ingress = list(o.status?.loadBalancer?.ingress).map((i) => i.ip ?? i.hostname);
+      const external = o.spec?.type === 'ExternalName' ? o.spec.externalName : ingress.length ? ingress.join(',') : list(o.spec?.externalIPs).length ? o.spec.externalIPs.join(',') : o.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>';
+      return [o.spec?.type ?? '', o.spec?.clusterIP ?? '<none>', external, servicePorts(o.spec ?? {}), selector(o.spec?.selector)];
+    },
+  },
+  Deployment: {
+    columns: [['Ready', 'string'], ['Up-to-date', 'string'], ['Available', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1], ['Selector', 'string', 1]],
+    cells: (o: Any) => [`${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, ...containerImages(o.spec), selector(o.spec?.selector)],
+  },
+  ReplicaSet: {
+    columns: [['Desired', 'integer'], ['Current', 'integer'], ['Ready', 'integer'], ['Containers', 'string', 1], ['Images', 'string', 1], ['Selector', 'string', 1]],
+    cells: (o: Any) => [o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, ...containerImages(o.spec), selector(o.spec?.selector)],
+  },
+  StatefulSet: {
+    columns: [['Ready', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1]],
+    cells: (o: Any) => [`${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, ...containerImages(o.spec)],
+  },
+  DaemonSet: {
+    columns: [['Desired', 'integer'], ['Current', 'integer'], ['Ready', 'integer'], ['Up-to-date', 'integer'], ['Available', 'integer'], ['Node Selector', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1], ['Selector', 'string', 1]],
+    cells: (o: Any) => {
+      const s = o.status ?? {};
+      const ns = Object.entries(o.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>';
+      return [s.desiredNumberScheduled ?? 0, s.currentNumberScheduled ?? 0, s.numberReady ?? 0, s.updatedNumberScheduled ?? 0, s.numberAvailable ?? 0, ns, ...containerImages(o.spec), selector(o.spec?.selector)];
+    },
+  },
+  Job: {
+    columns: [['Status', 'string'], ['Completions', 'string'], ['Duration', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1], ['Selector', 'string', 1]],
+    cells: (o: Any) => {
+      const conds = list(o.status?.conditions);
+      const status = conds.find((c) => c.type === 'Complete' && c.status === 'True') ? 'Complete' : conds.find((c) => c.type === 'Failed' && c.status === 'True') ? 'Failed' : o.spec?.suspend ? 'Suspended' : 'Running';
+      return [status, `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`, '', ...containerImages(o.spec), selector(o.spec?.selector)];
+    },
+  },
+  CronJob: {
+    columns: [['Schedule', 'string'], ['Timezone', 'string'], ['Suspend', 'boolean'], ['Active', 'integer'], ['Last Schedule', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1]],
+    cells: (o: Any) => [o.spec?.schedule ?? '', o.spec?.timeZone ?? '<none>', o.spec?.suspend ?? false, list(o.status?.active).length, o.status?.lastScheduleTime ?? '<none>', ...containerImages(o.spec?.jobTemplate?.spec)],
+  },
+  Node: {
+    columns: [['Status', 'string'], ['Roles', 'string'], ['Version', 'string'], ['Internal-IP', 'string', 1], ['OS-Image', 'string', 1], ['Kernel-Version', 'string', 1], ['Container-Runtime', 'string', 1]],
+    cells: (o: Any) => {
+      const ready = list(o.status?.conditions).find((c) => c.type === 'Ready');
+      const roles = Object.keys(o.metadata?.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice(24)).join(',') || '<none>';
+      const info = o.status?.nodeInfo ?? {};
+      const ip = list(o.status?.addresses).find((a) => a.type === 'InternalIP')?.address ?? '<none>';
+      return [`${ready?.status === 'True' ? 'Ready' : 'NotReady'}${o.spec?.unschedulable ? ',SchedulingDisabled' : ''}`, roles, info.kubeletVersion ?? '', ip, info.osImage ?? '', info.kernelVersion ?? '', info.containerRuntimeVersion ?? ''];
+    },
+  },
+  Endpoints: { columns: [['Endpoints', 'string']], cells: (o: Any) => [list(o.subsets).flatMap((s) => list(s.addresses).flatMap((a) => list(s.ports).map((p) => `${a.ip}:${p.port}`))).join(',') || '<none>'] },
+  PersistentVolumeClaim: {
+    columns: [['Status', 'string'], ['Volume', 'string'], ['Capacity', 'string'], ['Access Modes', 'string'], ['StorageClass', 'string']],
+    cells: (o: Any) => [o.status?.phase ?? '', o.spec?.volumeName ?? '', o.status?.capacity?.storage ?? '', list(o.status?.accessModes).join(','), o.spec?.storageClassName ?? ''],
+  },
+  Event: {
+    columns: [['Last Seen', 'string'], ['Type', 'string'], ['Reason', 'string'], ['Object', 'string'], ['Message', 'string']],
+    cells: (o: Any) => [o.lastTimestamp ?? o.eventTime ?? '', o.type ?? '', o.reason ?? '', `${(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`, o.message ?? ''],
+  },
+  Lease: { columns: [['Holder', 'string']], cells: (o: Any) => [o.spec?.holderIdentity ?? ''] },
+};

@@ -1,0 +1,4 @@
+// Registers the per-kind strategies with the generic registry (import for side effects).
+import './core.ts';
+import './workloads.ts';
+import './batch.ts';

@@ -1,0 +1,128 @@
+// Strategies of the workload kinds: defaults, selector rules and immutable fields.
+import { isPlainObject, type KubeObject } from '../../api/object.ts';
+import type { FieldError } from '../../api/status.ts';
+import { registerStrategy, type Strategy } from '../strategy.ts';
+import { defaultPodTemplate, validatePodSpec } from './podspec.ts';
+import { deepEqual } from '../../api/patch/json-patch.ts';
+
+type Obj = Record<string, unknown>;
+
+const specOf = (o: KubeObject): Obj => (isPlainObject(o.spec) ? o.spec : (o.spec = {}));
+
+function labelsMatch(selector: unknown, labels: unknown): boolean {
+  if (!isPlainObject(selector)) return false;
+  const l = isPlainObject(labels) ? (labels as Record<string, string>) : {};
+  for (const [k, v] of Object.entries((selector.matchLabels as Record<string, string> | undefined) ?? {})) if (l[k] !== v) return false;
+  for (const e of (selector.matchExpressions as Array<{ key: string; operator: string; values?: string[] }> | undefined) ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(l, e.key);
+    if (e.operator === 'In' && !(has && (e.values ?? []).includes(l[e.key]))) return false;
+    if (e.operator === 'NotIn' && has && (e.values ?? []).includes(l[e.key])) return false;
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
+
+function selectorErrors(spec: Obj, templatePath: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const sel = spec.selector;
+  if (!isPlainObject(sel)) return [{ type: 'FieldValueRequired', field: 'spec.selector', detail: 'Required value' }];
+  if (Object.keys((sel.matchLabels as object) ?? {}).length === 0 && ((sel.matchExpressions as unknown[]) ?? []).length === 0) {
+    errs.push({ type: 'FieldValueInvalid', field: 'spec.selector', detail: 'Invalid value: "null": empty selector is invalid for deployment' });
+  }
+  const t = spec.template;
+  const labels = isPlainObject(t) && isPlainObject(t.metadata) ? t.metadata.labels : undefined;
+  if (!labelsMatch(sel, labels)) {
+    errs.push({ type: 'FieldValueInvalid', field: `${templatePath}.metadata.labels`, detail: `Invalid value: ${JSON.stringify(labels ?? {})}: \`selector\` does not match template \`labels\`` });
+  }
+  return errs;
+}
+
+function immutable(obj: KubeObject, old: KubeObject, field: string, path: string): FieldError[] {
+  const a = (obj.spec as Obj | undefined)?.[field];
+  const b = (old.spec as Obj | undefined)?.[field];
+  return deepEqual(a, b) ? [] : [{ type: 'FieldValueInvalid', field: path, detail: `Invalid value: ${JSON.stringify(a)}: field is immutable` }];
+}
+
+function workload(kind: string, defaults: (spec: Obj) => void, templatePath = 'spec.template'): void {
+  registerStrategy(`apps/${kind}`, (base: Strategy): Strategy => ({
+    ...base,
+    prepareForCreate(obj) {
+      base.prepareForCreate(obj);
+      const spec = specOf(obj);
+      defaults(spec);
+      defaultPodTemplate(spec.template);
+    },
+    prepareForUpdate(obj, old) {
+      base.prepareForUpdate(obj, old);
+      const spec = specOf(obj);
+      defaults(spec);
+      defaultPodTemplate(spec.template);
+    },
+    validate(obj) {
+      const spec = specOf(obj);
+      return [...selectorErrors(spec, templatePath), ...validatePodSpec((spec.template as Obj | undefined)?.spec, `${templatePath}.spec`), ...replicasErrors(spec)];
+    },
+    validateUpdate(obj, old) {
+      const spec = specOf(obj);
+      return [...this.validate(obj), ...immutable(obj, old, 'selector', 'spec.selector'), ...replicasErrors(spec)];
+    },
+  }));
+}
+
+function replicasErrors(spec: Obj): FieldError[] {
+  const r = spec.replicas;
+  if (r === undefined) return [];
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 0) return [{ type: 'FieldValueInvalid', field: 'spec.replicas', detail: `Invalid value: ${JSON.stringify(r)}: must be greater than or equal to 0` }];
+  return [];
+}
+
+workload('Deployment', (s) => {
+  s.replicas ??= 1;
+  s.revisionHistoryLimit ??= 10;
+  s.progressDeadlineSeconds ??= 600;
+  if (!isPlainObject(s.strategy)) s.strategy = { type: 'RollingUpdate' };
+  const st = s.strategy as Obj;
+  st.type ??= 'RollingUpdate';
+  if (st.type === 'RollingUpdate') {
+    const ru = isPlainObject(st.rollingUpdate) ? st.rollingUpdate : (st.rollingUpdate = {});
+    (ru as Obj).maxUnavailable ??= '25%';
+    (ru as Obj).maxSurge ??= '25%';
+  }
+});
+workload('ReplicaSet', (s) => {
+  s.replicas ??= 1;
+});
+workload('StatefulSet', (s) => {
+  s.replicas ??= 1;
+  s.podManagementPolicy ??= 'OrderedReady';
+  s.revisionHistoryLimit ??= 10;
+  if (!isPlainObject(s.updateStrategy)) s.updateStrategy = { type: 'RollingUpdate' };
+  const us = s.updateStrategy as Obj;
+  us.type ??= 'RollingUpdate';
+  if (us.type === 'RollingUpdate') {
+    const ru = isPlainObject(us.rollingUpdate) ? us.rollingUpdate : (us.rollingUpdate = {});
+    (ru as Obj).partition ??= 0;
+  }
+  s.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
+  if (Array.isArray(s.volumeClaimTemplates)) {
+    for (const t of s.volumeClaimTemplates) {
+      if (!isPlainObject(t)) continue;
+      t.apiVersion ??= 'v1';
+      t.kind ??= 'PersistentVolumeClaim';
+      if (isPlainObject(t.spec)) t.spec.volumeMode ??= 'Filesystem';
+      t.status ??= { phase: 'Pending' };
+    }
+  }
+});
+workload('DaemonSet', (s) => {
+  s.revisionHistoryLimit ??= 10;
+  if (!isPlainObject(s.updateStrategy)) s.updateStrategy = { type: 'RollingUpdate' };
+  const us = s.updateStrategy as Obj;
+  us.type ??= 'RollingUpdate';
+  if (us.type === 'RollingUpdate') {
+    const ru = isPlainObject(us.rollingUpdate) ? us.rollingUpdate : (us.rollingUpdate = {});
+    (ru as Obj).maxUnavailable ??= 1;
+    (ru as Obj).maxSurge ??= 0;
+  }
+});
