@@ -35,7 +35,7 @@ export interface Filter {
 }
 
 export interface CacheWatcher {
-  send(type: EventType, bytes: Buffer, rv: number): void;
+  send(type: EventType, bytes: Buffer, rv: number, obj: KubeObject): void;
   /** The watcher fell too far behind or the cache restarted: it must end with 410. */
   expire(message: string): void;
 }
@@ -178,7 +178,7 @@ export class WatchCache {
    */
   watch(w: CacheWatcher, filter: Filter, fromRv: number, initialEvents: boolean): void {
     if (initialEvents) {
-      for (const e of this.list(filter)) w.send('ADDED', e.bytes, e.rv);
+      for (const e of this.list(filter)) w.send('ADDED', e.bytes, e.rv, e.obj);
     } else if (fromRv < this.revision) {
       const oldest = this.window.length > 0 ? this.window[0].rv : this.revision + 1;
       if (fromRv < oldest - 1 && !(this.window.length === 0 && fromRv >= this.revision)) {
@@ -213,14 +213,14 @@ function dispatch(w: CacheWatcher, f: Filter, ce: CacheEvent): void {
   const now = ce.type !== 'DELETED' && inScope(f, ce.cur);
   const before = inScope(f, ce.prev);
   if (ce.type === 'DELETED') {
-    if (before) w.send('DELETED', ce.cur.bytes, ce.rv);
-  } else if (now && before) w.send('MODIFIED', ce.cur.bytes, ce.rv);
-  else if (now) w.send('ADDED', ce.cur.bytes, ce.rv);
+    if (before) w.send('DELETED', ce.cur.bytes, ce.rv, ce.cur.obj);
+  } else if (now && before) w.send('MODIFIED', ce.cur.bytes, ce.rv, ce.cur.obj);
+  else if (now) w.send('ADDED', ce.cur.bytes, ce.rv, ce.cur.obj);
   else if (before && ce.prev) {
     // Left the selection: a DELETED carrying the previous state at the new resourceVersion.
     const last = structuredClone(ce.prev.obj);
     meta(last).resourceVersion = String(ce.rv);
-    w.send('DELETED', entryBytes(last), ce.rv);
+    w.send('DELETED', entryBytes(last), ce.rv, last);
   }
 }
 

@@ -8,6 +8,8 @@ import { validateObjectMeta } from '../api/validation.ts';
 import { deepEqual } from '../api/patch/json-patch.ts';
 import type { ResourceInfo } from './catalog.ts';
 import type { Strategy } from './strategy.ts';
+import { convert } from './conversion.ts';
+import { leaseFor } from './ttl.ts';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -63,6 +65,9 @@ export class GenericStore {
   readonly prefix: string;
   private readonly store: Store;
   readonly gr: GroupResource;
+  /** The version clients of this store speak, and the version objects are stored in. */
+  readonly apiVersion: string;
+  readonly storageApiVersion: string;
 
   constructor(store: Store, info: ResourceInfo, strategy: Strategy) {
     this.store = store;
@@ -70,6 +75,23 @@ export class GenericStore {
     this.strategy = strategy;
     this.prefix = `${info.etcdKeyPrefix ?? `/registry/${info.group ? `${info.group}/` : ''}${info.resource}`}/`;
     this.gr = { group: info.group, resource: info.resource };
+    this.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+    const sv = info.storageVersion;
+    this.storageApiVersion = sv ? (sv.group ? `${sv.group}/${sv.version}` : sv.version) : this.apiVersion;
+  }
+
+  /** A stored object in this store's version. */
+  fromStorage(obj: KubeObject): KubeObject {
+    return this.storageApiVersion === this.apiVersion ? obj : convert(obj, this.storageApiVersion, this.apiVersion);
+  }
+
+  private async lease(): Promise<number | undefined> {
+    return this.strategy.ttlSeconds ? leaseFor(this.store, this.strategy.ttlSeconds) : undefined;
+  }
+
+  private encode(obj: KubeObject): Buffer {
+    if (this.storageApiVersion === this.apiVersion) return encodeObject(obj);
+    return encodeObject(convert({ ...obj, apiVersion: this.apiVersion }, this.apiVersion, this.storageApiVersion));
   }
 
   key(namespace: string, name: string): string {
@@ -85,7 +107,7 @@ export class GenericStore {
   private async read(namespace: string, name: string): Promise<{ obj: KubeObject; kv: KeyValue } | undefined> {
     const r = await this.store.range(this.key(namespace, name));
     const kv = r.kvs[0];
-    return kv ? { obj: decodeObject(kv), kv } : undefined;
+    return kv ? { obj: this.fromStorage(decodeObject(kv)), kv } : undefined;
   }
 
   async get(namespace: string, name: string): Promise<KubeObject> {
@@ -126,7 +148,7 @@ export class GenericStore {
     try {
       r = await this.store.txn({
         compare: [{ key, target: 'version', result: '=', value: 0 }],
-        success: [{ type: 'put', key, value: encodeObject(obj) }],
+        success: [{ type: 'put', key, value: this.encode(obj), lease: await this.lease() }],
       });
     } catch (err) {
       await this.strategy.release?.(obj, this.store);
@@ -173,7 +195,7 @@ export class GenericStore {
       const finalize = nm.deletionTimestamp !== undefined && (nm.finalizers ?? []).length === 0;
       const r = await this.store.txn({
         compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
-        success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: encodeObject(next) }],
+        success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
       });
       if (r.succeeded) {
         nm.resourceVersion = String(r.header.revision);
@@ -249,7 +271,7 @@ export class GenericStore {
         if (opts.dryRun) return { object: next, deleted: false };
         const r = await this.store.txn({
           compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
-          success: [{ type: 'put', key, value: encodeObject(next) }],
+          success: [{ type: 'put', key, value: this.encode(next) }],
         });
         if (!r.succeeded) continue;
         nm.resourceVersion = String(r.header.revision);

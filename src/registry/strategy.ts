@@ -16,6 +16,8 @@ export interface Strategy {
   allowCreateOnUpdate: boolean;
   /** Fields besides metadata.name/namespace that field selectors may use. */
   selectableFields: string[];
+  /** Objects expire this many seconds after their last write (Events: one hour). */
+  ttlSeconds?: number;
   /** DELETE answers with the deleted object rather than a Status. */
   returnDeletedObject: boolean;
   prepareForCreate(obj: KubeObject): void;
@@ -51,6 +53,7 @@ export function defaultStrategy(info: ResourceInfo): Strategy {
     allowCreateOnUpdate: ['Endpoints', 'Lease', 'Event', 'EndpointSlice'].includes(info.kind),
     selectableFields: [],
     returnDeletedObject: ['Pod', 'Namespace', 'Service'].includes(info.kind),
+    ttlSeconds: info.kind === 'Event' ? 3600 : undefined,
     prepareForCreate(obj) {
       if (hasStatus && info.kind !== 'Pod' && info.kind !== 'Node' && info.kind !== 'Namespace' && info.kind !== 'Service' && info.kind !== 'PersistentVolumeClaim' && info.kind !== 'PersistentVolume') delete obj.status;
     },

@@ -18,7 +18,7 @@ export async function handleGet(reg: Registry, ri: RequestInfo, q: URLSearchPara
     await reg.cache.start();
     const e = reg.cache.get(ri.namespace, ri.name);
     if (!e) throw notFound(reg.gs.gr, ri.name);
-    obj = structuredClone(e.obj);
+    obj = reg.gs.fromStorage(structuredClone(e.obj));
   } else obj = await reg.gs.get(ri.namespace, ri.name);
   if (ri.subresource === 'scale') return writeJson(res, 200, scaleOf(reg, obj), neg.gzip);
   respondObject(reg, obj, neg, res, 200, q);
@@ -64,7 +64,8 @@ export async function handleList(reg: Registry, ri: RequestInfo, q: URLSearchPar
     else await reg.cache.start();
     rv = reg.cache.revision;
     const entries = reg.cache.list(filterFor(reg, ri, opts));
-    if (neg.table || neg.metadataOnly) items = entries.map((e) => e.obj);
+    const converting = reg.gs.apiVersion !== reg.gs.storageApiVersion;
+    if (neg.table || neg.metadataOnly || converting) items = entries.map((e) => reg.gs.fromStorage(e.obj));
     else bytes = entries.map((e) => e.bytes);
   }
   const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };
@@ -117,7 +118,7 @@ async function listFromStore(reg: Registry, ri: RequestInfo, opts: ListOptions):
           break;
         }
         lastKey = kv.key;
-        const obj = decodeObject(kv);
+        const obj = reg.gs.fromStorage(decodeObject(kv));
         if (match(obj)) items.push(obj);
       }
       if (limit > 0 && items.length >= limit) {
@@ -160,6 +161,17 @@ function frame(type: EventType, bytes: Buffer): Buffer {
   return (m[type] ??= Buffer.concat([FRAMES[type], bytes, FRAME_END]));
 }
 
+/** Objects of another storage version, converted once per object and version. */
+const converted = new WeakMap<object, Map<string, Buffer>>();
+
+function convertedBytes(reg: Registry, obj: KubeObject): Buffer {
+  let m = converted.get(obj);
+  if (!m) converted.set(obj, (m = new Map()));
+  let b = m.get(reg.gs.apiVersion);
+  if (!b) m.set(reg.gs.apiVersion, (b = Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(structuredClone(obj)))))));
+  return b;
+}
+
 export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
   if (ri.name) opts.nameEquals = ri.name;
@@ -182,11 +194,12 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     if (annotations) metadata.annotations = annotations;
     res.write(Buffer.concat([FRAMES.BOOKMARK, Buffer.from(JSON.stringify({ kind: reg.info.kind, apiVersion, metadata })), FRAME_END]));
   };
+  const converting = reg.gs.apiVersion !== reg.gs.storageApiVersion;
   const watcher: CacheWatcher = {
-    send(type, bytes, rv) {
+    send(type, bytes, rv, obj) {
       if (closed) return;
       lastRv = rv;
-      res.write(frame(type, bytes));
+      res.write(frame(type, converting ? convertedBytes(reg, obj) : bytes));
       if (res.writableLength > 64 * 1024 * 1024) end(); // a client this far behind must re-list
     },
     expire(message) {
