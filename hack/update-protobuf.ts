@@ -3,8 +3,10 @@
 // Source: the gzipped FileDescriptorProtos of k8s.io/api and k8s.io/apimachinery that gogo-protobuf
 // registers inside the stock kubectl binary (.cache/clients/kubectl, $K8TS_KUBECTL overrides),
 // kept for the group-versions in openapi/resources.json plus the apimachinery packages they use.
-// Zero-value handling comes from ../shared/reference ($K8TS_REFERENCE_DIR): schema/builtin-types.yaml
-// (`default:` marks a non-pointer Go field) and the swagger `required` lists.
+// JSON names and zero handling come from the Go runtime type data in the same binary (struct
+// field tags and kinds: `json:"x,omitempty"` on a non-pointer scalar drops a zero). They are
+// cross-checked against ../shared/reference ($K8TS_REFERENCE_DIR): the swagger property names and
+// schema/builtin-types.yaml, whose `default:` marks a non-pointer field without omitempty.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { constants, inflateRawSync } from 'node:zlib';
@@ -82,9 +84,90 @@ function extractDescriptors(binary: Buffer): Map<string, [string, Map<string, Pr
   return files;
 }
 
+// ---- Go runtime type data: struct field tags and kinds ----
+
+interface GoField { json: string; omitempty: boolean; inline: boolean; pointer: boolean }
+interface GoType { kind: number; fields: Map<number, GoField> }
+const KIND_MAP = 21;
+const KIND_PTR = 22;
+const KIND_SLICE = 23;
+const KIND_STRUCT = 25;
+
+/** Named k8s.io Go types by proto-style name (`k8s.io.api.apps.v1.DeploymentSpec`), struct fields by protobuf tag number. */
+function readGoTypes(bin: Buffer): Map<string, GoType> {
+  if (bin.readUInt32BE(0) !== 0x7f454c46 || bin[4] !== 2 || bin[5] !== 1) throw new Error('not a 64-bit little-endian ELF binary');
+  const shoff = Number(bin.readBigUInt64LE(0x28));
+  const sections: { name: number; type: number; addr: number; off: number; size: number }[] = [];
+  for (let i = 0; i < bin.readUInt16LE(0x3c); i++) {
+    const o = shoff + i * bin.readUInt16LE(0x3a);
+    sections.push({ name: bin.readUInt32LE(o), type: bin.readUInt32LE(o + 4), addr: Number(bin.readBigUInt64LE(o + 16)), off: Number(bin.readBigUInt64LE(o + 24)), size: Number(bin.readBigUInt64LE(o + 32)) });
+  }
+  const names = sections[bin.readUInt16LE(0x3e)];
+  const section = (n: string): (typeof sections)[number] => {
+    const s = sections.find((x) => bin.toString('latin1', names.off + x.name, bin.indexOf(0, names.off + x.name)) === n);
+    if (!s) throw new Error(`no ${n} section`);
+    return s;
+  };
+  const off = (addr: number): number => {
+    const s = sections.find((x) => x.type !== 8 && addr >= x.addr && addr < x.addr + x.size); // 8: NOBITS
+    if (!s) throw new Error(`address ${addr.toString(16)} is not in the file`);
+    return s.off + addr - s.addr;
+  };
+  const ptr = (addr: number): number => Number(bin.readBigUInt64LE(off(addr)));
+  const uvarint = (p: number): [number, number] => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bin[p++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return [v, p];
+    }
+  };
+  /** abi.Name: flags byte (1 exported, 2 has tag, 8 embedded), uvarint length, name, [uvarint length, tag]. */
+  const readName = (addr: number): { flags: number; name: string; tag: string } => {
+    const p = off(addr);
+    const [len, q] = uvarint(p + 1);
+    const [tagLen, r] = bin[p] & 2 ? uvarint(q + len) : [0, q + len];
+    return { flags: bin[p], name: bin.toString('latin1', q, q + len), tag: bin.toString('latin1', r, r + tagLen) };
+  };
+  const rodata = section('.rodata').addr; // the types base that name and type offsets are relative to
+  const typelink = section('.typelink');
+  const queue: number[] = [];
+  for (let p = typelink.off; p < typelink.off + typelink.size; p += 4) queue.push(rodata + bin.readInt32LE(p));
+  const seen = new Set<number>();
+  const out = new Map<string, GoType>();
+  // abi.Type: tflag at 20 (1 uncommon, 2 extra star), kind at 23, name offset at 40; element types at 48 (and 56 for maps)
+  while (queue.length > 0) {
+    const t = queue.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const tflag = bin[off(t) + 20];
+    const kind = bin[off(t) + 23] & 31;
+    if (kind === KIND_PTR || kind === KIND_SLICE || kind === 17) queue.push(ptr(t + 48));
+    if (kind === KIND_MAP) queue.push(ptr(t + 48), ptr(t + 56));
+    const fields = new Map<number, GoField>();
+    if (kind === KIND_STRUCT) {
+      for (let i = 0, fp = ptr(t + 56), n = ptr(t + 64); i < n; i++) {
+        const f = readName(ptr(fp + 24 * i)); // abi.StructField{Name, Typ, Offset}
+        const ft = ptr(fp + 24 * i + 8);
+        queue.push(ft);
+        const no = /(?:^| )protobuf:"[a-z0-9]+,(\d+),/.exec(f.tag)?.[1];
+        const json = /(?:^| )json:"([^"]*)"/.exec(f.tag)?.[1].split(',') ?? [''];
+        if (no) fields.set(Number(no), { json: json[0], omitempty: json.includes('omitempty'), inline: (f.flags & 8) !== 0 && json[0] === '', pointer: (bin[off(ft) + 23] & 31) === KIND_PTR });
+      }
+    }
+    if (!(tflag & 1)) continue; // unnamed
+    const uncommon = t + (kind === KIND_STRUCT ? 80 : kind === KIND_PTR || kind === KIND_SLICE ? 56 : kind === KIND_MAP ? 88 : 48);
+    const pkg = readName(rodata + bin.readInt32LE(off(uncommon))).name;
+    const typeName = readName(rodata + bin.readInt32LE(off(t) + 40)).name.replace(/^\*/, '');
+    if (!pkg.startsWith('k8s.io/') || typeName.includes('[') || (kind !== KIND_STRUCT && kind !== KIND_SLICE)) continue;
+    out.set(`${pkg.replace(/\//g, '.')}.${typeName.slice(typeName.indexOf('.') + 1)}`, { kind, fields });
+  }
+  return out;
+}
+
 // ---- reference facts ----
 
-type Schema = { properties?: Record<string, Schema>; required?: string[]; type?: string; 'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[] };
+type Schema = { properties?: Record<string, Schema>; 'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[] };
 type SmdField = { name: string; default?: unknown };
 const swagger = JSON.parse(readFileSync(SWAGGER_FILE, 'utf8')) as { definitions: Record<string, Schema> };
 const definitions: Record<string, Schema> = {
@@ -103,51 +186,16 @@ const messageName = (def: string): string => `k8s.io.${def.slice('io.k8s.'.lengt
 
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 const APIMACHINERY = [META, 'k8s.io.apimachinery.pkg.runtime', 'k8s.io.apimachinery.pkg.api.resource', 'k8s.io.apimachinery.pkg.util.intstr'];
-const SPECIAL: Record<string, SpecialJson> = {
-  [`${META}.Time`]: 'time',
-  [`${META}.MicroTime`]: 'microtime',
-  [`${META}.Duration`]: 'duration',
-  [`${META}.FieldsV1`]: 'raw',
-  'k8s.io.apimachinery.pkg.runtime.RawExtension': 'raw',
-  'k8s.io.apimachinery.pkg.api.resource.Quantity': 'quantity',
-  'k8s.io.apimachinery.pkg.util.intstr.IntOrString': 'intstr',
+/** Messages whose Go type has its own MarshalJSON, and the wire fields each must have. */
+const SPECIAL: Record<string, [SpecialJson, string]> = {
+  [`${META}.Time`]: ['time', '1 seconds int64,2 nanos int32'],
+  [`${META}.MicroTime`]: ['microtime', '1 seconds int64,2 nanos int32'],
+  [`${META}.Duration`]: ['duration', '1 duration int64'],
+  [`${META}.FieldsV1`]: ['raw', '1 Raw bytes'],
+  'k8s.io.apimachinery.pkg.runtime.RawExtension': ['raw', '1 raw bytes'],
+  'k8s.io.apimachinery.pkg.api.resource.Quantity': ['quantity', '1 string string'],
+  'k8s.io.apimachinery.pkg.util.intstr.IntOrString': ['intstr', '1 type int64,2 intVal int32,3 strVal string'],
 };
-/** The wire fields each special message must have (number name type). */
-const SPECIAL_SHAPE: Record<SpecialJson, string> = {
-  time: '1 seconds int64,2 nanos int32',
-  microtime: '1 seconds int64,2 nanos int32',
-  duration: '1 duration int64',
-  raw: '1 raw bytes',
-  quantity: '1 string string',
-  intstr: '1 type int64,2 intVal int32,3 strVal string',
-  list: '1 items',
-};
-/**
- * Go pointer scalars that builtin-types.yaml cannot tell apart: fields of types it lacks or
- * describes without `default:` (the apimachinery meta types, autoscaling/v1 Scale, the review
- * kinds), and pointer fields it gives a non-zero `+default` (from k8s.io/api and apimachinery types.go).
- */
-const POINTERS = new Set([
-  `${META}.ObjectMeta.deletionGracePeriodSeconds`,
-  `${META}.ListMeta.remainingItemCount`,
-  `${META}.OwnerReference.controller`,
-  `${META}.OwnerReference.blockOwnerDeletion`,
-  `${META}.DeleteOptions.gracePeriodSeconds`,
-  `${META}.DeleteOptions.orphanDependents`,
-  `${META}.DeleteOptions.propagationPolicy`,
-  `${META}.DeleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential`,
-  `${META}.Preconditions.uid`,
-  `${META}.Preconditions.resourceVersion`,
-  `${META}.ListOptions.timeoutSeconds`,
-  `${META}.ListOptions.sendInitialEvents`,
-  `${META}.PatchOptions.force`,
-  'k8s.io.api.authentication.v1.TokenRequestSpec.expirationSeconds',
-  'k8s.io.api.core.v1.ReplicationControllerSpec.replicas',
-  'k8s.io.api.core.v1.AzureDiskVolumeSource.cachingMode',
-  'k8s.io.api.core.v1.AzureDiskVolumeSource.fsType',
-  'k8s.io.api.core.v1.AzureDiskVolumeSource.kind',
-]);
-
 const SCALARS: Record<number, string> = {
   1: 'double', 2: 'float', 3: 'int64', 4: 'uint64', 5: 'int32', 6: 'fixed64', 7: 'fixed32', 8: 'bool', 9: 'string',
   12: 'bytes', 13: 'uint32', 14: 'enum', 15: 'sfixed32', 16: 'sfixed64', 17: 'sint32', 18: 'sint64',
@@ -157,7 +205,9 @@ const ZERO = new Set<unknown>(['', 0, false]);
 // ---- the table ----
 
 const problems: string[] = [];
-const files = extractDescriptors(readFileSync(kubectlPath));
+const binary = readFileSync(kubectlPath);
+const files = extractDescriptors(binary);
+const goTypes = readGoTypes(binary);
 const all = new Map<string, ProtoMessage>();
 const packages = new Set<string>();
 for (const [pkg, messages] of files.values()) {
@@ -177,82 +227,58 @@ for (const g of groups) {
 for (const pkg of APIMACHINERY) if (!packages.has(pkg)) problems.push(`package ${pkg} is not in ${kubectlPath}`);
 const kept = [...all.values()].filter((m) => !m.mapEntry && keep.has(m.name.slice(0, m.name.lastIndexOf('.'))));
 const keptNames = new Set(kept.map((m) => m.name));
-
 const typeOf = (f: ProtoField, where: string): string => {
   if (f.type === 11) {
     if (!keptNames.has(f.typeName)) problems.push(`${where}: type ${f.typeName} is not kept`);
     return f.typeName;
   }
-  const s = SCALARS[f.type];
-  if (!s) problems.push(`${where}: unsupported proto type ${f.type}`);
-  return s ?? 'unsupported';
+  if (!SCALARS[f.type]) problems.push(`${where}: unsupported proto type ${f.type}`);
+  return SCALARS[f.type] ?? 'unsupported';
 };
-const jsonFields = (msgName: string): Set<string> => new Set(Object.keys(definitions[definitionName(msgName)]?.properties ?? {}));
-/** Whether every field of an embedded struct (and of structs it embeds) is a JSON field of the embedder. */
-const covers = (sub: ProtoMessage, props: Set<string>): boolean =>
-  sub.fields.every((x) => props.has(x.name) || props.has(x.name.toLowerCase()) || (x.type === 11 && !!all.get(x.typeName) && covers(all.get(x.typeName)!, props)));
-const isListWrapper = (m: ProtoMessage): boolean =>
-  m.name.startsWith(`${META}.`) || m.name.startsWith('k8s.io.api.')
-    ? m.fields.length === 1 && m.fields[0].name === 'items' && m.fields[0].label === 3 && !m.name.endsWith('List') && !definitions[definitionName(m.name)]
-    : false;
-
-/** Whether a zero value of this scalar must be dropped: a non-pointer Go field that is not required. */
-function omitZero(m: ProtoMessage, f: ProtoField): boolean {
-  const def = definitions[definitionName(m.name)];
-  if (def?.required?.includes(f.name)) return false;
-  if (POINTERS.has(`${m.name}.${f.name}`)) return false;
-  const smdType = smd.get(definitionName(m.name));
-  const trusted = smdType !== undefined && !m.name.startsWith('k8s.io.apimachinery.') && [...smdType.values()].some((x) => 'default' in x);
-  if (!trusted) return true; // not described: Go scalars are non-pointer unless listed in POINTERS
-  const sf = smdType.get(f.name);
-  if (!sf) {
-    problems.push(`${m.name}.${f.name}: not in builtin-types.yaml`);
-    return true;
-  }
-  if (!('default' in sf)) return false; // a pointer: kept whenever it is on the wire
-  if (!ZERO.has(sf.default)) return true; // a `+default` marker on a non-pointer (pointer ones are in POINTERS)
-  return true;
-}
 
 const messages: Record<string, MessageSpec> = {};
-let listWrappers = 0;
-let inlines = 0;
-const renamed: string[] = [];
-const undescribed: string[] = [];
+const count = { list: 0, inline: 0, omitZero: 0, renamed: 0, smdChecked: 0 };
 for (const m of kept.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-  const special = SPECIAL[m.name] ?? (isListWrapper(m) ? 'list' : undefined);
-  if (special) {
-    const shape = m.fields.map((f) => `${f.no} ${f.name}${f.type === 11 ? '' : ` ${SCALARS[f.type]}`}`).join(',');
-    if (special === 'list' ? !shape.startsWith('1 items') : shape.toLowerCase() !== SPECIAL_SHAPE[special].toLowerCase()) problems.push(`${m.name}: wire shape ${shape} is not the expected ${SPECIAL_SHAPE[special]}`);
-    if (special === 'list') listWrappers++;
-  }
-  const props = jsonFields(m.name);
-  if (props.size === 0 && !special) undescribed.push(m.name);
+  const go = goTypes.get(m.name);
+  const special = SPECIAL[m.name]?.[0] ?? (go?.kind === KIND_SLICE ? 'list' : undefined);
+  const shape = m.fields.map((f) => `${f.no} ${f.name}${f.type === 11 ? '' : ` ${SCALARS[f.type]}`}`).join(',');
+  if (special === 'list') count.list++;
+  if (special === 'list' ? !/^1 items [a-z0-9]+$/.test(shape) : special && shape !== SPECIAL[m.name][1]) problems.push(`${m.name}: wire shape ${shape} is not what ${special} expects`);
+  if (!special && go?.kind !== KIND_STRUCT) problems.push(`${m.name}: no Go struct in ${kubectlPath}`);
+  const props = new Set(Object.keys(definitions[definitionName(m.name)]?.properties ?? {}));
+  const smdType = smd.get(definitionName(m.name));
   const fields: Record<string, FieldSpec> = {};
-  for (const pf of [...m.fields].sort((a, b) => a.no - b.no)) {
-    // the proto field name is the Go JSON name, but for a few fields only up to case (`Webhooks`, `uID`)
-    const f = { ...pf, name: props.has(pf.name) ? pf.name : ([...props].find((p) => p.toLowerCase() === pf.name.toLowerCase()) ?? pf.name) };
+  for (const f of [...m.fields].sort((a, b) => a.no - b.no)) {
     const where = `${m.name}.${f.name}`;
-    if (f.name !== pf.name) renamed.push(`${m.name}.${pf.name}→${f.name}`);
-    if (f.type === 10) problems.push(`${where}: proto groups are not supported`);
+    const gf = go?.fields.get(f.no);
+    if (!special && !gf) {
+      problems.push(`${where}: no Go field tagged protobuf ${f.no}`);
+      continue;
+    }
+    if (gf?.json === '-') continue; // not part of the JSON form
+    const json = special || !gf ? f.name : gf.inline ? f.name : gf.json;
+    if (json !== f.name) count.renamed++;
     const entry = f.type === 11 ? all.get(f.typeName) : undefined;
     let spec: FieldSpec;
     if (entry?.mapEntry) {
       const [k, v] = [...entry.fields].sort((a, b) => a.no - b.no);
-      spec = [f.name, 'map', `${typeOf(k, where)}:${typeOf(v, where)}`];
-    } else if (f.label === 3) {
-      spec = [f.name, 'rep', typeOf(f, where)];
+      spec = [json, 'map', `${typeOf(k, where)}:${typeOf(v, where)}`];
     } else {
-      spec = [f.name, 'opt', typeOf(f, where)];
-      if (f.type !== 11 && !special && omitZero(m, f)) spec.push('omitZero');
+      spec = [json, f.label === 3 ? 'rep' : 'opt', typeOf(f, where)];
     }
-    // every other name missing from the definition is a `json:",inline"` embedded struct
-    if (props.size > 0 && !special && !props.has(f.name)) {
-      const sub = f.type === 11 && spec[1] === 'opt' ? all.get(f.typeName) : undefined;
-      if (sub && covers(sub, props)) {
-        spec.push('inline');
-        inlines++;
-      } else problems.push(`${where}: not a JSON field of ${definitionName(m.name)}`);
+    if (gf?.inline) {
+      spec.push('inline');
+      count.inline++;
+    } else if (gf && spec[1] === 'opt' && f.type !== 11 && gf.omitempty && !gf.pointer) {
+      spec.push('omitZero'); // a non-pointer omitempty scalar: gogo always writes it, Go's JSON drops its zero
+      count.omitZero++;
+    }
+    if (gf && !gf.inline && props.size > 0 && !props.has(json)) problems.push(`${where}: JSON name ${json} is not a property of ${definitionName(m.name)}`);
+    // builtin-types.yaml gives a zero `default:` exactly to the non-pointer scalars without omitempty
+    const sf = smdType?.get(json);
+    if (gf && sf && spec[1] === 'opt' && f.type !== 11 && f.type !== 12 && (!('default' in sf) || ZERO.has(sf.default))) {
+      count.smdChecked++;
+      if ('default' in sf !== (!gf.pointer && !gf.omitempty)) problems.push(`${where}: builtin-types.yaml ${'default' in sf ? 'has' : 'lacks'} a default, Go says pointer=${gf.pointer} omitempty=${gf.omitempty}`);
     }
     fields[String(f.no)] = spec;
   }
@@ -285,9 +311,9 @@ writeFileSync(outFile, text);
 
 console.log(`${files.size} descriptors in ${kubectlPath}; kept ${keep.size} packages`);
 if (absent.length > 0) console.log(`served but not in kubectl (JSON only): ${absent.join(', ')}`);
-console.log(`${Object.keys(messages).length} messages (${listWrappers} list wrappers, ${inlines} inline fields), ${Object.keys(sortedKinds).length} kinds`);
-console.log(`JSON name differs from the proto name: ${renamed.join(', ')}`);
-console.log(`no swagger definition to check names against: ${undescribed.join(', ')}`);
+console.log(`${goTypes.size} named k8s.io Go types in its runtime type data`);
+console.log(`${Object.keys(messages).length} messages (${count.list} list wrappers), ${Object.keys(sortedKinds).length} kinds`);
+console.log(`fields: ${count.omitZero} omitZero, ${count.inline} inline, ${count.renamed} renamed (JSON name ≠ proto name), ${count.smdChecked} checked against builtin-types.yaml`);
 console.log(`wrote ${outFile} (${text.length} bytes)`);
 if (problems.length > 0) {
   console.error(`${problems.length} problems:`);

@@ -127,6 +127,7 @@ export class EmbeddedStore implements Store {
 
   async range(key: string, opts: RangeOptions = {}): Promise<RangeResult> {
     this.checkOpen();
+    if (typeof key !== 'string' || key === '') throw new InvalidRequestError('key is not provided');
     const current = this.committer.durableRevision;
     const rev = opts.revision && opts.revision > 0 ? opts.revision : current;
     if (rev > current) throw new FutureRevisionError(rev, current);
@@ -198,6 +199,7 @@ export class EmbeddedStore implements Store {
 
   async watch(key: string, opts: WatchOptions, handler: WatchHandler): Promise<Watcher> {
     this.checkOpen();
+    if (typeof key !== 'string' || key === '') throw new InvalidRequestError('key is not provided');
     if (opts.fromRevision && opts.fromRevision > 0 && opts.fromRevision <= this.sm.compactRevision) {
       throw new CompactedError(this.sm.compactRevision, opts.fromRevision);
     }

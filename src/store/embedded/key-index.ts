@@ -39,8 +39,32 @@ export class KeyHistory {
   }
 }
 
+const ABOVE_BMP_START = /[\uD800-\uFFFF]/;
+
+/**
+ * Compares keys by their UTF-8 bytes (= code point order). JavaScript's `<` compares UTF-16 code
+ * units, which differs only between surrogate pairs and U+E000..U+FFFF; those are rare, so the
+ * native comparison is used unless both keys contain such characters.
+ */
+export function compareKeys(a: string, b: string): number {
+  if (a === b) return 0;
+  if (!ABOVE_BMP_START.test(a) || !ABOVE_BMP_START.test(b)) return a < b ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
+}
+
 export class KeyIndex {
-  private readonly tree = new OrderedMap<string, KeyHistory>([], (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  private readonly tree = new OrderedMap<string, KeyHistory>([], compareKeys);
 
   get size(): number {
     return this.tree.size();
@@ -74,7 +98,7 @@ export class KeyIndex {
     const stop = this.tree.end();
     for (let it = this.tree.lowerBound(start); !it.equals(stop); it = it.next()) {
       const k = it.pointer[0];
-      if (!unbounded && k >= end) break;
+      if (!unbounded && compareKeys(k, end) >= 0) break;
       if (fn(k, it.pointer[1]) === false) break;
     }
   }
@@ -91,5 +115,5 @@ export class KeyIndex {
 
 export function inRange(key: string, start: string, end: string | undefined): boolean {
   if (end === undefined) return key === start;
-  return key >= start && (end === END_OF_KEYSPACE || key < end);
+  return compareKeys(key, start) >= 0 && (end === END_OF_KEYSPACE || compareKeys(key, end) < 0);
 }

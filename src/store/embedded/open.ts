@@ -1,6 +1,7 @@
 // Opening a data directory: refuse anything that is not ours, then rebuild the key index and the
 // lease table from disk. Never resets or repairs silently.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { DataDirError } from '../errors.ts';
 import { FORMAT, LEASE_PREFIX, META_COMPACT, META_FORMAT, META_REVISION, RECORD_PREFIX, RecordDecodeError, decodeNumber, decodeRecord, leaseIdFromKey, pointerFromRecordKey, revisionOf } from './codec.ts';
@@ -23,6 +24,7 @@ export async function openDatabase(dir: string): Promise<{ db: ClassicLevel<Buff
     throw new DataDirError(`cannot open the store in ${dir}: ${e.cause?.message ?? e.message}`);
   }
   try {
+    checkRecoveryLog(dir);
     const sm = await load(db, dir);
     const toPrune = sm.compactRevision > 0 ? pruneIndex(sm) : 0;
     return { db, sm, toPrune };
@@ -31,6 +33,22 @@ export async function openDatabase(dir: string): Promise<{ db: ClassicLevel<Buff
     if (err instanceof DataDirError) throw err;
     throw new DataDirError(`the store in ${dir} is corrupted: ${(err as Error).message}`);
   }
+}
+
+/**
+ * LevelDB skips a damaged stretch of its write-ahead log when it recovers (paranoid checks are
+ * off and classic-level cannot turn them on), silently losing acknowledged writes. Its info LOG,
+ * rewritten at every open, says so: refuse the store rather than serve the truncated state.
+ */
+function checkRecoveryLog(dir: string): void {
+  let log: string;
+  try {
+    log = readFileSync(join(dir, 'LOG'), 'utf8');
+  } catch {
+    return;
+  }
+  const bad = log.split('\n').find((l) => /Corruption|dropping \d+ bytes/i.test(l));
+  if (bad) throw new DataDirError(`the store in ${dir} is corrupted: LevelDB reported "${bad.replace(/^\S+ \S+ \S+ /, '').trim()}" while recovering its log; refusing to open it with writes missing`);
 }
 
 async function load(db: ClassicLevel<Buffer, Buffer>, dir: string): Promise<StateMachine> {

@@ -142,7 +142,7 @@ export class WatchHub {
     if (w.cancelled) return;
     const out: WatchEvent[] = [];
     for (const ev of events) if (ev.modRevision > w.seen) out.push(toWatchEvent(ev));
-    w.seen = revision;
+    w.seen = Math.max(w.seen, revision);
     w.idleSince = Date.now();
     if (out.length > 0) w.handler.onEvents(out, revision);
   }
@@ -159,7 +159,7 @@ export class WatchHub {
       out.push(we);
     }
     if (w.cancelled) return;
-    w.seen = revision;
+    w.seen = Math.max(w.seen, revision);
     w.idleSince = Date.now();
     if (out.length > 0) w.handler.onEvents(out, revision);
   }

@@ -1119,6 +1119,18 @@ export function describeStoreBehaviour(name: string, harness: () => Promise<Stor
         expect(ok.errors).toEqual([]);
       });
 
+      it('a watch from exactly the compact revision is rejected with CompactedError (the contract: at or below)', async () => {
+        const revs: number[] = [];
+        for (let i = 0; i < 4; i++) revs.push((await store.put(k('a'), enc(`v${i}`))).header.revision);
+        await store.compact(revs[2]);
+        const c = new Collector();
+        const err = await rejection(store.watch(P, { ...allOfP(), fromRevision: revs[2] }, c), CompactedError);
+        expect(err.compactRevision).toBe(revs[2]);
+        await sleep(50);
+        expect(c.events).toEqual([]);
+        expect(c.errors, 'a rejected watch calls no handler').toEqual([]);
+      });
+
       it('deleted keys stay deleted after compaction', async () => {
         await store.put(k('a'), enc('1'));
         await store.put(k('b'), enc('1'));
