@@ -287,6 +287,8 @@ export interface RawRequestOptions {
   body?: string | Buffer;
   /** Send without the client certificate (anonymous), still trusting the CA. */
   anonymous?: boolean;
+  /** Send the body with Transfer-Encoding: chunked instead of Content-Length. */
+  chunked?: boolean;
   timeoutMs?: number;
 }
 
@@ -296,7 +298,8 @@ export function rawRequest(creds: Credentials, path: string, opts: RawRequestOpt
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (body) {
     headers['content-type'] ??= 'application/json';
-    headers['content-length'] = String(body.length);
+    if (opts.chunked) headers['transfer-encoding'] = 'chunked';
+    else headers['content-length'] = String(body.length);
   }
   return new Promise((res, rej) => {
     const req = httpsRequest(
@@ -327,6 +330,12 @@ export function rawRequest(creds: Credentials, path: string, opts: RawRequestOpt
     );
     req.on('timeout', () => req.destroy(new Error(`request to ${path} timed out`)));
     req.on('error', rej);
-    req.end(body);
+    if (body && opts.chunked) {
+      // Several chunks, so the server sees a real chunked stream.
+      for (let off = 0; off < body.length; off += 64 * 1024) req.write(body.subarray(off, off + 64 * 1024));
+      req.end();
+    } else {
+      req.end(body);
+    }
   });
 }
