@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { Catalog } from '../registry/catalog.ts';
+import { describe, loadDescriptions } from './descriptions.ts';
 
 interface Operation {
   path: string;
@@ -56,7 +57,8 @@ export class OpenApiDocs {
     const d = new URL('definitions.json', this.dir);
     const o = new URL('operations.json', this.dir);
     if (!existsSync(d) || !existsSync(o)) return false;
-    this.definitions = JSON.parse(readFileSync(d, 'utf8')) as Record<string, Schema>;
+    const raw = JSON.parse(readFileSync(d, 'utf8')) as Record<string, Schema>;
+    this.definitions = describe(raw, loadDescriptions(Object.keys(raw)));
     this.operations = JSON.parse(readFileSync(o, 'utf8')) as Operation[];
     return true;
   }

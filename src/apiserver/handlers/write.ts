@@ -5,6 +5,7 @@ import { badRequest, notFound, StatusError, successStatus, unsupportedMediaType 
 import { applyJsonPatch } from '../../api/patch/json-patch.ts';
 import { applyMergePatch } from '../../api/patch/merge-patch.ts';
 import { applyStrategicMergePatch, loadDefinitions } from '../../api/patch/strategic.ts';
+import { duplicateJsonKeys, pruneUnknownFields } from '../../api/fields.ts';
 import type { DeleteOptions } from '../../registry/generic.ts';
 import { decodeBody, readBody, writeJson, type Negotiated } from '../http.ts';
 import { objectMatcher, parseListOptions } from '../list-options.ts';
@@ -26,10 +27,33 @@ function checkFieldValidation(q: URLSearchParams): void {
   }
 }
 
-async function bodyObject(req: IncomingMessage): Promise<KubeObject> {
-  const body = decodeBody(await readBody(req), String(req.headers['content-type'] ?? 'application/json'));
+interface Body {
+  obj: KubeObject;
+  /** Keys given twice in the JSON body. */
+  duplicates: string[];
+}
+
+async function bodyObject(req: IncomingMessage, q: URLSearchParams): Promise<Body> {
+  const raw = await readBody(req);
+  const contentType = String(req.headers['content-type'] ?? 'application/json');
+  const body = decodeBody(raw, contentType);
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON or YAML object');
-  return body as KubeObject;
+  const mode = q.get('fieldValidation') || 'Warn';
+  const duplicates = mode !== 'Ignore' && !/yaml/i.test(contentType) ? duplicateJsonKeys(raw.toString('utf8')) : [];
+  return { obj: body as KubeObject, duplicates };
+}
+
+/**
+ * Drops fields the type does not have; reports them (and duplicates) as fieldValidation asks:
+ * Strict refuses the request, Warn (the default) answers with Warning headers, Ignore says nothing.
+ */
+function checkFields(obj: KubeObject, typeName: string | undefined, duplicates: string[], q: URLSearchParams, res: ServerResponse, kind = String(obj.kind ?? ''), version = String(obj.apiVersion ?? '')): void {
+  const unknown = typeName ? pruneUnknownFields(obj, loadDefinitions(), typeName) : [];
+  const problems = [...duplicates.map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
+  const mode = q.get('fieldValidation') || 'Warn';
+  if (problems.length === 0 || mode === 'Ignore') return;
+  if (mode === 'Strict') throw badRequest(`${kind} in version "${version.split('/').pop()}" cannot be handled as a ${kind}: strict decoding error: ${problems.join(', ')}`);
+  res.setHeader('Warning', problems.map((p) => `299 - ${JSON.stringify(p)}`));
 }
 
 /** The body's apiVersion/kind must be the URL's (or absent). */
@@ -70,9 +94,10 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
   if (ri.subresource || ri.name) throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
   const dryRun = dryRunOf(q);
   checkFieldValidation(q);
-  const obj = await bodyObject(req);
+  const { obj, duplicates } = await bodyObject(req, q);
   checkTypeMeta(reg, obj);
   checkNamespace(reg, ri, obj);
+  checkFields(obj, reg.info.definition, duplicates, q, res);
   await admitNamespace(regs, reg, ri.namespace);
   withTypeMeta(reg, obj);
   const created = await reg.gs.create(ri.namespace, obj, { dryRun });
@@ -82,14 +107,16 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
 export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const dryRun = dryRunOf(q);
   checkFieldValidation(q);
-  const obj = await bodyObject(req);
+  const { obj, duplicates } = await bodyObject(req, q);
   if (ri.subresource === 'scale') {
     checkTypeMeta(reg, obj, 'Scale', 'autoscaling/v1');
+    checkFields(obj, 'io.k8s.api.autoscaling.v1.Scale', duplicates, q, res);
     const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => applyScale(requireCurrent(reg, ri, cur), obj), { dryRun });
     return writeJson(res, 200, scaleOf(reg, object), neg.gzip);
   }
   checkTypeMeta(reg, obj);
   checkNamespace(reg, ri, obj);
+  checkFields(obj, reg.info.definition, duplicates, q, res);
   const name = obj.metadata?.name;
   if (name !== undefined && name !== ri.name) throw badRequest(`the name of the object (${name}) does not match the name on the URL (${ri.name})`);
   meta(obj).name = ri.name;
@@ -151,6 +178,7 @@ export async function handlePatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     // A patch only carries a resourceVersion precondition when it sets one itself.
     if (nm.resourceVersion === undefined) nm.resourceVersion = rv;
     checkTypeMeta(reg, next);
+    checkFields(next, reg.info.definition, [], q, res);
     return withTypeMeta(reg, next);
   }, { dryRun, subresource: ri.subresource });
   respondObject(reg, object, neg, res, 200, q);

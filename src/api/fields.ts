@@ -1,0 +1,95 @@
+// Unknown and duplicate fields: what `fieldValidation=Strict|Warn|Ignore` reports. Unknown fields
+// are always dropped before an object is stored, as decoding into the typed object does upstream.
+import { isPlainObject } from './object.ts';
+import { resolve, type PropertySchema, type SchemaLookup } from './patch/schema.ts';
+
+/** Removes fields the schema does not know from `value` (in place); returns their paths. */
+export function pruneUnknownFields(value: unknown, schema: SchemaLookup, typeName: string): string[] {
+  const unknown: string[] = [];
+  walk(value, { $ref: `#/definitions/${typeName}` }, schema, '', unknown);
+  return unknown;
+}
+
+function walk(value: unknown, s: PropertySchema | undefined, schema: SchemaLookup, path: string, unknown: string[]): void {
+  const def = resolve(schema, s);
+  if (!def || def['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    if (def.items) value.forEach((v, i) => walk(v, def.items, schema, `${path}[${i}]`, unknown));
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  if (def.properties) {
+    for (const key of Object.keys(value)) {
+      const prop = def.properties[key];
+      const p = path ? `${path}.${key}` : key;
+      if (prop === undefined) {
+        unknown.push(p);
+        delete value[key];
+      } else walk(value[key], prop, schema, p, unknown);
+    }
+    return;
+  }
+  if (isPlainObject(def.additionalProperties)) {
+    for (const [key, v] of Object.entries(value)) walk(v, def.additionalProperties as PropertySchema, schema, `${path}[${key}]`, unknown);
+  }
+}
+
+/**
+ * Paths of keys that appear twice in the same JSON object (JSON.parse silently keeps the last).
+ * A small scanner over the text; it assumes the text is valid JSON (parse it first).
+ */
+export function duplicateJsonKeys(text: string): string[] {
+  const dups: string[] = [];
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  const str = (): string => {
+    const start = i;
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (path: string, depth: number): void => {
+    if (depth > 1000) throw new Error('nesting too deep');
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const seen = new Set<string>();
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        const key = str();
+        const p = path ? `${path}.${key}` : key;
+        if (seen.has(key)) dups.push(p);
+        seen.add(key);
+        ws();
+        i++; // :
+        value(p, depth + 1);
+        ws();
+        if (text[i++] === '}') return;
+      }
+    } else if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (let n = 0; ; n++) {
+        value(`${path}[${n}]`, depth + 1);
+        ws();
+        if (text[i++] === ']') return;
+      }
+    } else if (c === '"') str();
+    else while (i < text.length && !',]} \n\r\t'.includes(text[i])) i++;
+  };
+  value('', 0);
+  return dups;
+}
