@@ -116,11 +116,12 @@ function readGoTypes(bin: Buffer): Map<string, GoType> {
   const ptr = (addr: number): number => Number(bin.readBigUInt64LE(off(addr)));
   const uvarint = (p: number): [number, number] => {
     let v = 0;
-    for (let shift = 0; ; shift += 7) {
+    for (let shift = 0; shift < 35; shift += 7) {
       const b = bin[p++];
       v += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) return [v, p];
     }
+    throw new Error(`bad name length at ${p}`);
   };
   /** abi.Name: flags byte (1 exported, 2 has tag, 8 embedded), uvarint length, name, [uvarint length, tag]. */
   const readName = (addr: number): { flags: number; name: string; tag: string } => {
@@ -152,14 +153,15 @@ function readGoTypes(bin: Buffer): Map<string, GoType> {
         queue.push(ft);
         const no = /(?:^| )protobuf:"[a-z0-9]+,(\d+),/.exec(f.tag)?.[1];
         const json = /(?:^| )json:"([^"]*)"/.exec(f.tag)?.[1].split(',') ?? [''];
-        if (no) fields.set(Number(no), { json: json[0], omitempty: json.includes('omitempty'), inline: (f.flags & 8) !== 0 && json[0] === '', pointer: (bin[off(ft) + 23] & 31) === KIND_PTR });
+        const inline = (f.flags & 8) !== 0 && json[0] === ''; // encoding/json flattens an embedded struct without a name
+        if (no) fields.set(Number(no), { json: inline ? '' : json[0] || f.name, omitempty: json.includes('omitempty'), inline, pointer: (bin[off(ft) + 23] & 31) === KIND_PTR });
       }
     }
-    if (!(tflag & 1)) continue; // unnamed
-    const uncommon = t + (kind === KIND_STRUCT ? 80 : kind === KIND_PTR || kind === KIND_SLICE ? 56 : kind === KIND_MAP ? 88 : 48);
+    if (!(tflag & 1) || (kind !== KIND_STRUCT && kind !== KIND_SLICE)) continue; // unnamed, or not a message
+    const uncommon = t + (kind === KIND_STRUCT ? 80 : 56); // abi.UncommonType follows StructType / SliceType
     const pkg = readName(rodata + bin.readInt32LE(off(uncommon))).name;
     const typeName = readName(rodata + bin.readInt32LE(off(t) + 40)).name.replace(/^\*/, '');
-    if (!pkg.startsWith('k8s.io/') || typeName.includes('[') || (kind !== KIND_STRUCT && kind !== KIND_SLICE)) continue;
+    if (!pkg.startsWith('k8s.io/') || typeName.includes('[')) continue;
     out.set(`${pkg.replace(/\//g, '.')}.${typeName.slice(typeName.indexOf('.') + 1)}`, { kind, fields });
   }
   return out;
@@ -194,20 +196,26 @@ const SPECIAL: Record<string, [SpecialJson, string]> = {
   [`${META}.FieldsV1`]: ['raw', '1 Raw bytes'],
   'k8s.io.apimachinery.pkg.runtime.RawExtension': ['raw', '1 raw bytes'],
   'k8s.io.apimachinery.pkg.api.resource.Quantity': ['quantity', '1 string string'],
+  'k8s.io.apimachinery.pkg.api.resource.QuantityValue': ['quantity', '1 string string'],
   'k8s.io.apimachinery.pkg.util.intstr.IntOrString': ['intstr', '1 type int64,2 intVal int32,3 strVal string'],
 };
 const SCALARS: Record<number, string> = {
   1: 'double', 2: 'float', 3: 'int64', 4: 'uint64', 5: 'int32', 6: 'fixed64', 7: 'fixed32', 8: 'bool', 9: 'string',
   12: 'bytes', 13: 'uint32', 14: 'enum', 15: 'sfixed32', 16: 'sfixed64', 17: 'sint32', 18: 'sint64',
 };
-const ZERO = new Set<unknown>(['', 0, false]);
 
 // ---- the table ----
 
 const problems: string[] = [];
 const binary = readFileSync(kubectlPath);
 const files = extractDescriptors(binary);
-const goTypes = readGoTypes(binary);
+let goTypes: Map<string, GoType>;
+try {
+  goTypes = readGoTypes(binary);
+} catch (e) {
+  console.error(`cannot read the Go type data of ${kubectlPath}: ${(e as Error).message}`);
+  process.exit(1);
+}
 const all = new Map<string, ProtoMessage>();
 const packages = new Set<string>();
 for (const [pkg, messages] of files.values()) {
@@ -237,6 +245,7 @@ const typeOf = (f: ProtoField, where: string): string => {
 };
 
 const messages: Record<string, MessageSpec> = {};
+const markers: string[] = [];
 const count = { list: 0, inline: 0, omitZero: 0, renamed: 0, smdChecked: 0 };
 for (const m of kept.sort((a, b) => (a.name < b.name ? -1 : 1))) {
   const go = goTypes.get(m.name);
@@ -266,7 +275,9 @@ for (const m of kept.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     } else {
       spec = [json, f.label === 3 ? 'rep' : 'opt', typeOf(f, where)];
     }
-    if (gf?.inline) {
+    if (special) {
+      // the decoder gives these their own JSON form
+    } else if (gf?.inline) {
       spec.push('inline');
       count.inline++;
     } else if (gf && spec[1] === 'opt' && f.type !== 11 && gf.omitempty && !gf.pointer) {
@@ -276,9 +287,11 @@ for (const m of kept.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (gf && !gf.inline && props.size > 0 && !props.has(json)) problems.push(`${where}: JSON name ${json} is not a property of ${definitionName(m.name)}`);
     // builtin-types.yaml gives a zero `default:` exactly to the non-pointer scalars without omitempty
     const sf = smdType?.get(json);
-    if (gf && sf && spec[1] === 'opt' && f.type !== 11 && f.type !== 12 && (!('default' in sf) || ZERO.has(sf.default))) {
+    // (and to fields with a `+default` marker, whatever their Go type)
+    if (gf && sf && spec[1] === 'opt' && f.type !== 11 && f.type !== 12) {
       count.smdChecked++;
-      if ('default' in sf !== (!gf.pointer && !gf.omitempty)) problems.push(`${where}: builtin-types.yaml ${'default' in sf ? 'has' : 'lacks'} a default, Go says pointer=${gf.pointer} omitempty=${gf.omitempty}`);
+      if (!('default' in sf) && !gf.pointer && !gf.omitempty) problems.push(`${where}: builtin-types.yaml lacks the default of a non-pointer field without omitempty`);
+      if ('default' in sf && (gf.pointer || gf.omitempty)) markers.push(`${where}=${JSON.stringify(sf.default)}`);
     }
     fields[String(f.no)] = spec;
   }
@@ -313,7 +326,8 @@ console.log(`${files.size} descriptors in ${kubectlPath}; kept ${keep.size} pack
 if (absent.length > 0) console.log(`served but not in kubectl (JSON only): ${absent.join(', ')}`);
 console.log(`${goTypes.size} named k8s.io Go types in its runtime type data`);
 console.log(`${Object.keys(messages).length} messages (${count.list} list wrappers), ${Object.keys(sortedKinds).length} kinds`);
-console.log(`fields: ${count.omitZero} omitZero, ${count.inline} inline, ${count.renamed} renamed (JSON name ≠ proto name), ${count.smdChecked} checked against builtin-types.yaml`);
+console.log(`fields: ${count.omitZero} omitZero, ${count.inline} inline, ${count.renamed} renamed (JSON name ≠ proto name)`);
+console.log(`${count.smdChecked} scalars checked against builtin-types.yaml; defaults there from +default markers: ${markers.join(', ')}`);
 console.log(`wrote ${outFile} (${text.length} bytes)`);
 if (problems.length > 0) {
   console.error(`${problems.length} problems:`);

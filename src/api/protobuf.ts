@@ -298,8 +298,11 @@ function special(table: ProtobufTable, spec: MessageSpec, buf: Buffer): Json {
     case 'time':
     case 'microtime': {
       // gogo writes a zero Time as an empty message, which Go decodes to the zero time: JSON null
-      if (fields.length === 0) return null;
-      return rfc3339(BigInt(int(1)), spec.json === 'microtime' ? int(2, 'int32') : 0, spec.json === 'microtime');
+      const micro = spec.json === 'microtime';
+      const seconds = int(1);
+      const nanos = micro ? int(2, 'int32') : 0; // Time keeps whole seconds only
+      if (fields.length === 0 || (seconds === GO_ZERO_TIME && nanos === 0)) return null;
+      return rfc3339(seconds, nanos, micro);
     }
     case 'duration':
       return goDuration(BigInt.asIntN(64, last(1)?.varint ?? 0n));
@@ -310,7 +313,10 @@ function special(table: ProtobufTable, spec: MessageSpec, buf: Buffer): Json {
     case 'raw': {
       const f = last(1);
       if (!f) return null;
-      const text = wireBytes(f, 'raw').toString('utf8');
+      const raw = wireBytes(f, 'raw');
+      // a typed client nests objects in their own encoding: protobuf inside protobuf
+      if (raw.subarray(0, MAGIC.length).equals(MAGIC)) return decodeKubernetesProtobuf(raw, table).object as Json;
+      const text = raw.toString('utf8');
       try {
         return JSON.parse(text) as Json;
       } catch {
@@ -326,11 +332,13 @@ function special(table: ProtobufTable, spec: MessageSpec, buf: Buffer): Json {
   }
 }
 
+/** Unix seconds of Go's zero time.Time (0001-01-01T00:00:00Z), which encodes to JSON null. */
+const GO_ZERO_TIME = -62135596800;
+
 /** Go's time.Format(RFC3339) in UTC, or RFC3339 with microseconds (metav1.MicroTime). */
-function rfc3339(seconds: bigint, nanos: number, micro: boolean): string {
-  const ms = Number(seconds) * 1000;
-  const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) throw malformed(`timestamp ${seconds} out of range`);
+function rfc3339(seconds: number, nanos: number, micro: boolean): string {
+  const d = new Date(seconds * 1000);
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) throw malformed(`timestamp ${seconds} out of range`);
   const base = d.toISOString().slice(0, 19);
   if (!micro) return `${base}Z`;
   const us = Math.floor(nanos / 1000);

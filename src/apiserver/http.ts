@@ -16,8 +16,10 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // Answer 413 and discard the rest of the body, rather than resetting the connection.
+        req.removeAllListeners('data');
+        req.resume();
         reject(tooLarge(`the request body exceeds ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);

@@ -15,6 +15,11 @@ import { Registries } from './registries.ts';
 import { handleGet, handleList, handleWatch } from './handlers/read.ts';
 import { handleCreate, handleDelete, handleDeleteCollection, handlePatch, handleUpdate } from './handlers/write.ts';
 import { OpenApiDocs } from './openapi.ts';
+import { handleReview, isReview } from './handlers/reviews.ts';
+import { handleLog } from './handlers/log.ts';
+
+/** Subresources served today; the rest (exec, attach, portforward, proxy, binding, eviction, token...) come with later work. */
+const IMPLEMENTED_SUBRESOURCES = new Set(['status', 'scale', 'log', 'finalize']);
 
 export interface ApiServerOptions {
   store: Store;
@@ -82,6 +87,7 @@ export class ApiServer {
     }
     const ri = parseRequestInfo(req.method ?? 'GET', path, q);
     if (!ri.isResourceRequest) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (isReview(ri)) return handleReview(ri, user, negotiate(req), req, res);
     const reg = this.registries.get(ri.group, ri.version, ri.resource);
     if (!reg) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     if (!reg.info.namespaced && ri.namespace && ri.resource !== 'namespaces') throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -91,18 +97,22 @@ export class ApiServer {
     if (ri.resource === 'namespaces') ri.namespace = '';
     const sub = ri.subresource ? reg.info.subresources.find((s) => s.name === ri.subresource) : undefined;
     if (ri.subresource && !sub) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (sub && !IMPLEMENTED_SUBRESOURCES.has(sub.name)) {
+      throw methodNotAllowed(`the ${reg.info.resource}/${sub.name} subresource is not supported by this server yet`);
+    }
     const verbs = sub ? sub.verbs : reg.info.verbs;
     if (!verbs.includes(ri.verb) && !(ri.verb === 'watch' && verbs.includes('watch'))) {
       throw methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
     const neg = negotiate(req);
+    if (ri.subresource === 'log') return handleLog(reg, ri, q, res);
     switch (ri.verb) {
       case 'get':
         return handleGet(reg, ri, q, neg, res);
       case 'list':
         return handleList(reg, ri, q, neg, res);
       case 'watch':
-        return handleWatch(reg, ri, q, req, res);
+        return handleWatch(reg, ri, q, neg, req, res);
       case 'create':
         return handleCreate(this.registries, reg, ri, q, neg, req, res);
       case 'update':

@@ -148,7 +148,12 @@ export class WatchCache {
 
   /** Waits until the cache holds everything the store has acknowledged (a consistent read). */
   async sync(): Promise<void> {
-    await this.waitFor(await this.store.revision());
+    await this.start();
+    const rev = await this.store.revision();
+    if (this.revision >= rev) return;
+    // Events for this resource may all be in; only a progress notification can say so.
+    this.storeWatch?.requestProgress();
+    await this.waitFor(rev);
   }
 
   list(filter: Filter): CacheEntry[] {

@@ -116,7 +116,15 @@ export class GenericStore {
     return cur.obj;
   }
 
+  /** Empty maps and lists in metadata are left out, as Go's encoding omits them. */
+  private normalizeMeta(obj: KubeObject): void {
+    const m = meta(obj);
+    for (const k of ['labels', 'annotations'] as const) if (m[k] && Object.keys(m[k] as object).length === 0) delete m[k];
+    for (const k of ['finalizers', 'ownerReferences', 'managedFields'] as const) if (Array.isArray(m[k]) && (m[k] as unknown[]).length === 0) delete m[k];
+  }
+
   private validateAll(obj: KubeObject, old?: KubeObject): void {
+    this.normalizeMeta(obj);
     const m = meta(obj);
     const errs = [...validateObjectMeta(m, { namespaced: this.info.namespaced, nameRule: this.strategy.nameRule }), ...(old ? this.strategy.validateUpdate(obj, old) : this.strategy.validate(obj))];
     if (errs.length > 0) throw invalid(this.info.kind, this.info.group, m.name ?? m.generateName ?? '', errs);
@@ -192,7 +200,8 @@ export class GenericStore {
       if (deepEqual(next, cur.obj)) return { object: cur.obj, created: false };
       if (opts.dryRun) return { object: next, created: false };
       const key = this.key(namespace, name);
-      const finalize = nm.deletionTimestamp !== undefined && (nm.finalizers ?? []).length === 0;
+      const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+      const finalize = nm.deletionTimestamp !== undefined && (nm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
       const r = await this.store.txn({
         compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
         success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
@@ -218,6 +227,17 @@ export class GenericStore {
     else delete nm.deletionTimestamp;
     if (om.deletionGracePeriodSeconds !== undefined) nm.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
     else delete nm.deletionGracePeriodSeconds;
+    if (subresource === 'finalize') {
+      // Through finalize only spec.finalizers changes.
+      const finalizers = (next.spec as { finalizers?: unknown } | undefined)?.finalizers;
+      const keep = structuredClone(old);
+      keep.spec = { ...((keep.spec as object) ?? {}), finalizers };
+      if (finalizers === undefined) delete (keep.spec as { finalizers?: unknown }).finalizers;
+      for (const k of Object.keys(next)) delete next[k];
+      Object.assign(next, keep);
+      meta(next).resourceVersion = nm.resourceVersion;
+      return;
+    }
     if (subresource === 'status') {
       // Through status only status changes (and metadata stays as stored).
       for (const k of Object.keys(next)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete next[k];

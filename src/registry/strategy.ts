@@ -44,14 +44,46 @@ const LABEL_NAMED = new Set(['Namespace', 'Service']);
 /** Kinds whose names only need to be valid path segments. */
 const PATH_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ServiceAccount', 'Secret', 'ConfigMap', 'Event', 'Node', 'Endpoints', 'Lease', 'PriorityClass', 'ComponentStatus', 'StorageClass', 'FlowSchema', 'PriorityLevelConfiguration']);
 
+/** Field selectors each kind supports beyond metadata.name/namespace: selector field → object path. */
+const SELECTABLE: Record<string, Record<string, string>> = {
+  Event: {
+    'involvedObject.kind': 'involvedObject.kind',
+    'involvedObject.namespace': 'involvedObject.namespace',
+    'involvedObject.name': 'involvedObject.name',
+    'involvedObject.uid': 'involvedObject.uid',
+    'involvedObject.apiVersion': 'involvedObject.apiVersion',
+    'involvedObject.resourceVersion': 'involvedObject.resourceVersion',
+    'involvedObject.fieldPath': 'involvedObject.fieldPath',
+    reason: 'reason',
+    reportingComponent: 'reportingComponent',
+    source: 'source.component',
+    type: 'type',
+  },
+  Secret: { type: 'type' },
+  Namespace: { 'status.phase': 'status.phase' },
+  Node: { 'spec.unschedulable': 'spec.unschedulable' },
+  ReplicaSet: { 'status.replicas': 'status.replicas' },
+  ReplicationController: { 'status.replicas': 'status.replicas' },
+  Job: { 'status.successful': 'status.successful' },
+  Service: { 'spec.clusterIP': 'spec.clusterIP', 'spec.type': 'spec.type' },
+  CertificateSigningRequest: { 'spec.signerName': 'spec.signerName' },
+};
+
+function pathValue(obj: unknown, path: string): string {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[part] : undefined;
+  return cur === undefined || cur === null ? (path.endsWith('unschedulable') ? 'false' : '') : String(cur);
+}
+
 export function defaultStrategy(info: ResourceInfo): Strategy {
+  const selectable = info.group === '' || info.group === 'apps' || info.group === 'batch' || info.group === 'certificates.k8s.io' ? (SELECTABLE[info.kind] ?? {}) : {};
   const hasStatus = info.subresources.some((s) => s.name === 'status');
   return {
     hasStatus,
     tracksGeneration: GENERATION_KINDS.has(info.kind),
     nameRule: LABEL_NAMED.has(info.kind) ? 'label' : PATH_NAMED.has(info.kind) ? 'path' : 'subdomain',
     allowCreateOnUpdate: ['Endpoints', 'Lease', 'Event', 'EndpointSlice'].includes(info.kind),
-    selectableFields: [],
+    selectableFields: Object.keys(selectable),
     returnDeletedObject: ['Pod', 'Namespace', 'Service'].includes(info.kind),
     ttlSeconds: info.kind === 'Event' ? 3600 : undefined,
     prepareForCreate(obj) {
@@ -60,7 +92,7 @@ export function defaultStrategy(info: ResourceInfo): Strategy {
     prepareForUpdate() {},
     validate: () => [],
     validateUpdate: () => [],
-    fields: () => ({}),
+    fields: (obj) => Object.fromEntries(Object.entries(selectable).map(([field, path]) => [field, pathValue(obj, path)])),
   };
 }
 

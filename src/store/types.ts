@@ -113,6 +113,12 @@ export interface WatchHandler {
 export interface Watcher {
   readonly id: number;
   cancel(): void;
+  /**
+   * Asks for an `onProgress(revision)` soon, with a revision at or above the store's revision at
+   * the time of the request, once every event up to it has been delivered (etcd's
+   * RequestProgress). Lets a cache prove it is current without waiting for the periodic notify.
+   */
+  requestProgress(): void;
 }
 
 export interface Lease {

@@ -172,7 +172,7 @@ function convertedBytes(reg: Registry, obj: KubeObject): Buffer {
   return b;
 }
 
-export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
   if (ri.name) opts.nameEquals = ri.name;
   const filter = filterFor(reg, ri, opts);
@@ -195,11 +195,20 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     res.write(Buffer.concat([FRAMES.BOOKMARK, Buffer.from(JSON.stringify({ kind: reg.info.kind, apiVersion, metadata })), FRAME_END]));
   };
   const converting = reg.gs.apiVersion !== reg.gs.storageApiVersion;
+  let tableColumnsSent = false;
+  const tableEvent = (type: EventType, obj: KubeObject, rv: number): Buffer => {
+    // kubectl get -w: every event carries a one-row Table; the columns come with the first one.
+    const t = toTable(reg.info.kind, [withTypeMeta(reg, reg.gs.fromStorage(structuredClone(obj)))], { resourceVersion: String(rv) }, q.get('includeObject') ?? 'Metadata');
+    if (tableColumnsSent) t.columnDefinitions = [];
+    tableColumnsSent = true;
+    return Buffer.concat([FRAMES[type], Buffer.from(JSON.stringify(t)), FRAME_END]);
+  };
   const watcher: CacheWatcher = {
     send(type, bytes, rv, obj) {
       if (closed) return;
       lastRv = rv;
-      res.write(frame(type, converting ? convertedBytes(reg, obj) : bytes));
+      if (neg.table) res.write(tableEvent(type, obj, rv));
+      else res.write(frame(type, converting ? convertedBytes(reg, obj) : bytes));
       if (res.writableLength > 64 * 1024 * 1024) end(); // a client this far behind must re-list
     },
     expire(message) {

@@ -193,6 +193,35 @@ registerStrategy('/Service', (base: Strategy): Strategy => ({
   },
 }));
 
+function foldStringData(obj: KubeObject): void {
+  obj.type ??= 'Opaque';
+  const sd = obj.stringData;
+  if (isPlainObject(sd)) {
+    const data = (isPlainObject(obj.data) ? obj.data : (obj.data = {})) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(sd)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  }
+  delete obj.stringData;
+}
+
+registerStrategy('/Secret', (base: Strategy): Strategy => ({
+  ...base,
+  prepareForCreate(obj) {
+    base.prepareForCreate(obj);
+    foldStringData(obj);
+  },
+  prepareForUpdate(obj, old) {
+    base.prepareForUpdate(obj, old);
+    foldStringData(obj);
+  },
+  validateUpdate(obj, old) {
+    if (old.immutable === true && (!deepEqual(obj.data, old.data) || obj.immutable !== true)) {
+      return [{ type: 'FieldValueForbidden', field: 'data', detail: 'Forbidden: field is immutable when `immutable` is set' }];
+    }
+    if ((obj.type ?? 'Opaque') !== (old.type ?? 'Opaque')) return [{ type: 'FieldValueInvalid', field: 'type', detail: `Invalid value: ${JSON.stringify(obj.type)}: field is immutable` }];
+    return [];
+  },
+}));
+
 registerStrategy('/Namespace', (base: Strategy): Strategy => ({
   ...base,
   prepareForCreate(obj) {

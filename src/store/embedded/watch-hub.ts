@@ -47,6 +47,10 @@ class HubWatcher implements Watcher {
     this.cancelled = true;
     this.hub.remove(this);
   }
+
+  requestProgress(): void {
+    this.hub.progressFor(this);
+  }
 }
 
 export function toWatchEvent(ev: ChangeEvent): WatchEvent {
@@ -162,6 +166,17 @@ export class WatchHub {
     w.seen = Math.max(w.seen, revision);
     w.idleSince = Date.now();
     if (out.length > 0) w.handler.onEvents(out, revision);
+  }
+
+  /** Progress for one watcher now: everything durable has been handed to it (or is queued before this). */
+  progressFor(w: HubWatcher): void {
+    const rev = this.delivered;
+    w.chain = w.chain.then(() => {
+      if (w.cancelled) return;
+      // A watcher still replaying history reports once it has caught up.
+      if (w.seen < rev) w.seen = Math.max(w.seen, rev);
+      w.handler.onProgress?.(w.seen);
+    });
   }
 
   private progress(intervalMs: number): void {

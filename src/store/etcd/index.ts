@@ -291,7 +291,7 @@ export class EtcdStore implements Store {
       progress_notify: opts.progressNotify ?? false,
       prev_kv: opts.prevKv ?? false,
     }, entry);
-    return { id: this.#nextWatcherId++, cancel: () => stream.cancel(entry) };
+    return { id: this.#nextWatcherId++, cancel: () => stream.cancel(entry), requestProgress: () => stream.requestProgress() };
   }
 
   // ---- leases ----

@@ -80,6 +80,11 @@ export class WatchStream {
     });
   }
 
+  /** Asks etcd for a progress notification, which it broadcasts to every watcher of the stream. */
+  requestProgress(): void {
+    if (!this.#dead) this.#call.write({ progress_request: {} });
+  }
+
   /** Stops delivery at once; etcd's cancel confirmation is ignored. */
   cancel(entry: WatchEntry): void {
     if (entry.done) return;
@@ -107,8 +112,14 @@ export class WatchStream {
 
   #onResponse(res: WireWatchResponse): void {
     if (res.created) return this.#onCreated(res);
+    if (res.watch_id === -1 && !res.canceled && res.events.length === 0) {
+      // The answer to requestProgress(): for every watcher of the stream.
+      const revision = revisionOf(res.header);
+      for (const e of this.#active.values()) if (revision >= e.minProgress) safely(() => e.handler.onProgress?.(revision));
+      return;
+    }
     const entry = this.#active.get(res.watch_id);
-    if (!entry) return; // canceled by us, or a broadcast (watch id -1) we never ask for
+    if (!entry) return; // canceled by us
     if (res.canceled) {
       this.#active.delete(res.watch_id);
       entry.done = true;

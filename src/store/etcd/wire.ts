@@ -67,7 +67,8 @@ export interface WireWatchCreateRequest {
 }
 export type WireWatchRequest =
   | { create_request: WireWatchCreateRequest }
-  | { cancel_request: { watch_id: number } };
+  | { cancel_request: { watch_id: number } }
+  | { progress_request: Record<string, never> };
 
 export interface WireEvent { type: 'PUT' | 'DELETE'; kv: WireKeyValue | null; prev_kv: WireKeyValue | null }
 export interface WireWatchResponse {
