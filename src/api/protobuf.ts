@@ -58,19 +58,12 @@ export function readFields(buf: Buffer): WireField[] {
       const [v, p] = readVarint(buf, pos);
       out.push({ no, wt, varint: v, bytes: empty });
       pos = p;
-    } else if (wt === 1 || wt === 5 || wt === 2) {
-      let len = wt === 1 ? 8 : 4;
-      if (wt === 2) {
-        const [l, p] = readVarint(buf, pos);
-        len = Number(l);
-        pos = p;
-      }
-      if (pos + len > buf.length) throw malformed(`field ${no} runs past the end`);
-      out.push({ no, wt, varint: 0n, bytes: buf.subarray(pos, pos + len) });
-      pos += len;
-    } else {
-      throw malformed(`unsupported wire type ${wt} for field ${no}`);
+      continue;
     }
+    if (wt !== 1 && wt !== 2 && wt !== 5) throw malformed(`unsupported wire type ${wt} for field ${no}`);
+    const [len, start] = wt === 2 ? readVarint(buf, pos) : [wt === 1 ? 8n : 4n, pos];
+    if (start + Number(len) > buf.length) throw malformed(`field ${no} runs past the end`);
+    out.push({ no, wt, varint: 0n, bytes: buf.subarray(start, (pos = start + Number(len))) });
   }
   return out;
 }
@@ -109,22 +102,12 @@ export interface DecodedBody {
 /** Decodes `k8s\0` + runtime.Unknown{typeMeta, raw} into the JSON object of apiVersion/kind. */
 export function decodeKubernetesProtobuf(body: Buffer, table: ProtobufTable = protobufTable()): DecodedBody {
   if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) throw malformed('missing the "k8s\\x00" prefix');
-  let apiVersion = '';
-  let kind = '';
-  let raw: Buffer = Buffer.alloc(0);
-  let contentEncoding = '';
-  let contentType = '';
-  for (const f of readFields(body.subarray(MAGIC.length))) {
-    if (f.wt !== 2) continue;
-    if (f.no === 1) {
-      for (const t of readFields(f.bytes)) {
-        if (t.wt === 2 && t.no === 1) apiVersion = t.bytes.toString('utf8');
-        if (t.wt === 2 && t.no === 2) kind = t.bytes.toString('utf8');
-      }
-    } else if (f.no === 2) raw = f.bytes;
-    else if (f.no === 3) contentEncoding = f.bytes.toString('utf8');
-    else if (f.no === 4) contentType = f.bytes.toString('utf8');
-  }
+  const envelope = readFields(body.subarray(MAGIC.length));
+  const bytes = (fields: WireField[], no: number): Buffer => fields.findLast((f) => f.no === no && f.wt === 2)?.bytes ?? Buffer.alloc(0);
+  const typeMeta = readFields(bytes(envelope, 1));
+  const [apiVersion, kind] = [bytes(typeMeta, 1).toString('utf8'), bytes(typeMeta, 2).toString('utf8')];
+  const raw = bytes(envelope, 2);
+  const [contentEncoding, contentType] = [bytes(envelope, 3).toString('utf8'), bytes(envelope, 4).toString('utf8')];
   if (contentEncoding !== '') throw new StatusError(415, 'UnsupportedMediaType', `protobuf body with contentEncoding "${contentEncoding}" is not supported`);
   if (contentType !== '' && !isProtobufContentType(contentType)) {
     throw new StatusError(415, 'UnsupportedMediaType', `protobuf envelope with contentType "${contentType}" is not supported`);
@@ -143,85 +126,68 @@ export function decodeMessage(table: ProtobufTable, name: string, buf: Buffer): 
   const spec = table.messages[name];
   if (!spec) throw new StatusError(415, 'UnsupportedMediaType', `no protobuf description of ${name}`);
   if (spec.json) return special(table, spec, buf);
-  const values = new Map<string, Json[] | Buffer[]>();
+  const wire = new Map<string, WireField[]>();
   for (const f of readFields(buf)) {
-    const fs = spec.fields[f.no];
-    if (!fs) continue; // unknown fields are skipped, as gogo does
-    const [, label, type] = fs;
-    const seen = values.get(String(f.no));
-    if (label === 'map') {
-      const entries = (seen ?? []) as Buffer[];
-      entries.push(wireBytes(f, name));
-      values.set(String(f.no), entries);
-    } else if (label === 'rep') {
-      const items = (seen ?? []) as Json[];
-      if (f.wt === 2 && PACKABLE.has(type)) items.push(...unpack(f.bytes, type));
-      else items.push(decodeValue(table, type, f));
-      values.set(String(f.no), items);
-    } else if (table.messages[type]) {
-      // repeated occurrences of a message field merge, as in proto: concatenate their bytes
-      values.set(String(f.no), [...((seen ?? []) as Buffer[]), wireBytes(f, name)]);
-    } else {
-      values.set(String(f.no), [decodeValue(table, type, f)]);
-    }
+    const no = String(f.no);
+    if (spec.fields[no]) wire.set(no, [...(wire.get(no) ?? []), f]); // unknown fields are skipped, as gogo does
   }
   const obj: { [key: string]: Json } = {};
   for (const [no, [json, label, type, flag]] of Object.entries(spec.fields)) {
-    const seen = values.get(no);
+    const seen = wire.get(no);
     if (seen === undefined) continue;
     if (label === 'rep') {
-      if (seen.length > 0) obj[json] = seen as Json[];
+      const items = seen.flatMap((f) => (f.wt === 2 && PACKED.has(type) ? unpack(f.bytes, type) : [decodeValue(table, type, f)]));
+      if (items.length > 0) obj[json] = items;
     } else if (label === 'map') {
-      const m = decodeMap(table, type, seen as Buffer[]);
+      const m = decodeMap(table, type, seen);
       if (Object.keys(m).length > 0) obj[json] = m;
     } else if (table.messages[type]) {
-      const v = decodeMessage(table, type, Buffer.concat(seen as Buffer[]));
+      // repeated occurrences of a message field merge, as in proto: decode their bytes together
+      const v = decodeMessage(table, type, Buffer.concat(seen.map((f) => lengthDelimited(f, name))));
       if (flag === 'inline' && v !== null && typeof v === 'object' && !Array.isArray(v)) Object.assign(obj, v);
       else obj[json] = v;
     } else {
-      const v = seen[0] as Json;
-      if (flag === 'omitZero' && (v === 0 || v === '' || v === false)) continue;
-      obj[json] = v;
+      const v = scalar(type, seen[seen.length - 1]);
+      // a non-pointer Go scalar is always on the wire; with omitempty its zero is not in Go's JSON
+      if (!(flag === 'omitZero' && (v === 0 || v === '' || v === false))) obj[json] = v;
     }
   }
   return obj;
 }
 
-function wireBytes(f: WireField, where: string): Buffer {
+function lengthDelimited(f: WireField, where: string): Buffer {
   if (f.wt !== 2) throw malformed(`field ${f.no} of ${where} has wire type ${f.wt}, want length-delimited`);
   return f.bytes;
 }
 
-function decodeMap(table: ProtobufTable, type: string, entries: Buffer[]): { [key: string]: Json } {
-  const colon = type.indexOf(':');
-  const keyType = type.slice(0, colon);
-  const valueType = type.slice(colon + 1);
+function decodeMap(table: ProtobufTable, type: string, entries: WireField[]): { [key: string]: Json } {
+  const [keyType, valueType] = [type.slice(0, type.indexOf(':')), type.slice(type.indexOf(':') + 1)];
   const out: { [key: string]: Json } = {};
   for (const entry of entries) {
-    let key: Json = zeroOf(keyType);
+    let key: Json = '';
     let value: Json | undefined;
-    for (const f of readFields(entry)) {
-      if (f.no === 1) key = decodeValue(table, keyType, f);
+    for (const f of readFields(lengthDelimited(entry, type))) {
+      if (f.no === 1) key = scalar(keyType, f);
       else if (f.no === 2) value = decodeValue(table, valueType, f);
     }
-    out[String(key)] = value ?? (table.messages[valueType] ? decodeMessage(table, valueType, Buffer.alloc(0)) : zeroOf(valueType));
+    out[String(key)] = value ?? (table.messages[valueType] ? decodeMessage(table, valueType, Buffer.alloc(0)) : ZERO[valueType] ?? 0);
   }
   return out;
 }
 
-const PACKABLE = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'bool', 'enum', 'double', 'float', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
+const ZERO: Record<string, Json> = { string: '', bytes: '', bool: false };
 const FIXED64 = new Set(['double', 'fixed64', 'sfixed64']);
 const FIXED32 = new Set(['float', 'fixed32', 'sfixed32']);
+const PACKED = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'bool', 'enum', ...FIXED64, ...FIXED32]);
 
+/** A packed repeated scalar (proto3 style; gogo's proto2 output does not pack, but accept it). */
 function unpack(buf: Buffer, type: string): Json[] {
   const out: Json[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    if (FIXED64.has(type) || FIXED32.has(type)) {
-      const len = FIXED64.has(type) ? 8 : 4;
-      if (pos + len > buf.length) throw malformed('truncated packed field');
-      out.push(scalar(type, { no: 0, wt: len === 8 ? 1 : 5, varint: 0n, bytes: buf.subarray(pos, pos + len) }));
-      pos += len;
+  const width = FIXED64.has(type) ? 8 : FIXED32.has(type) ? 4 : 0;
+  for (let pos = 0; pos < buf.length; ) {
+    if (width > 0) {
+      if (pos + width > buf.length) throw malformed('truncated packed field');
+      out.push(scalar(type, { no: 0, wt: width === 8 ? 1 : 5, varint: 0n, bytes: buf.subarray(pos, (pos += width)) }));
     } else {
       const [v, p] = readVarint(buf, pos);
       out.push(scalar(type, { no: 0, wt: 0, varint: v, bytes: buf.subarray(0, 0) }));
@@ -231,54 +197,35 @@ function unpack(buf: Buffer, type: string): Json[] {
   return out;
 }
 
-function zeroOf(type: string): Json {
-  if (type === 'string' || type === 'bytes') return '';
-  return type === 'bool' ? false : 0;
+function decodeValue(table: ProtobufTable, type: string, f: WireField): Json {
+  return table.messages[type] ? decodeMessage(table, type, lengthDelimited(f, type)) : scalar(type, f);
 }
 
-function decodeValue(table: ProtobufTable, type: string, f: WireField): Json {
-  if (table.messages[type]) return decodeMessage(table, type, wireBytes(f, type));
-  return scalar(type, f);
-}
+const SCALARS: Record<string, (f: WireField) => Json> = {
+  string: (f) => f.bytes.toString('utf8'),
+  bytes: (f) => f.bytes.toString('base64'), // Go's JSON of []byte
+  bool: (f) => f.varint !== 0n,
+  int32: (f) => Number(BigInt.asIntN(32, f.varint)),
+  enum: (f) => Number(BigInt.asIntN(32, f.varint)),
+  uint32: (f) => Number(BigInt.asUintN(32, f.varint)),
+  int64: (f) => Number(BigInt.asIntN(64, f.varint)), // beyond 2^53 loses precision, as agreed
+  uint64: (f) => Number(f.varint),
+  sint32: (f) => Number((f.varint >> 1n) ^ -(f.varint & 1n)),
+  sint64: (f) => Number((f.varint >> 1n) ^ -(f.varint & 1n)),
+  double: (f) => f.bytes.readDoubleLE(0),
+  float: (f) => f.bytes.readFloatLE(0),
+  fixed32: (f) => f.bytes.readUInt32LE(0),
+  sfixed32: (f) => f.bytes.readInt32LE(0),
+  fixed64: (f) => Number(f.bytes.readBigUInt64LE(0)),
+  sfixed64: (f) => Number(f.bytes.readBigInt64LE(0)),
+};
 
 function scalar(type: string, f: WireField): Json {
+  const decode = SCALARS[type];
+  if (!decode) throw new StatusError(415, 'UnsupportedMediaType', `no protobuf description of ${type}`);
   const want = type === 'string' || type === 'bytes' ? 2 : FIXED64.has(type) ? 1 : FIXED32.has(type) ? 5 : 0;
   if (f.wt !== want) throw malformed(`field ${f.no} (${type}) has wire type ${f.wt}`);
-  const v = f.varint;
-  switch (type) {
-    case 'string':
-      return f.bytes.toString('utf8');
-    case 'bytes':
-      return f.bytes.toString('base64');
-    case 'bool':
-      return v !== 0n;
-    case 'int32':
-    case 'enum':
-      return Number(BigInt.asIntN(32, v));
-    case 'uint32':
-      return Number(BigInt.asUintN(32, v));
-    case 'int64':
-      return Number(BigInt.asIntN(64, v));
-    case 'uint64':
-      return Number(v);
-    case 'sint32':
-    case 'sint64':
-      return Number((v >> 1n) ^ -(v & 1n));
-    case 'double':
-      return f.bytes.readDoubleLE(0);
-    case 'float':
-      return f.bytes.readFloatLE(0);
-    case 'fixed32':
-      return f.bytes.readUInt32LE(0);
-    case 'sfixed32':
-      return f.bytes.readInt32LE(0);
-    case 'fixed64':
-      return Number(f.bytes.readBigUInt64LE(0));
-    case 'sfixed64':
-      return Number(f.bytes.readBigInt64LE(0));
-    default:
-      throw new StatusError(415, 'UnsupportedMediaType', `no protobuf description of ${type}`);
-  }
+  return decode(f);
 }
 
 // ---- messages with their own JSON form ----
@@ -286,14 +233,8 @@ function scalar(type: string, f: WireField): Json {
 function special(table: ProtobufTable, spec: MessageSpec, buf: Buffer): Json {
   const fields = readFields(buf);
   const last = (no: number): WireField | undefined => fields.findLast((f) => f.no === no);
-  const int = (no: number, type = 'int64'): number => {
-    const f = last(no);
-    return f ? (scalar(type, f) as number) : 0;
-  };
-  const str = (no: number): string | undefined => {
-    const f = last(no);
-    return f ? wireBytes(f, 'string').toString('utf8') : undefined;
-  };
+  const int = (no: number, type = 'int64'): number => (last(no) ? (scalar(type, last(no)!) as number) : 0);
+  const str = (no: number): string | undefined => (last(no) ? (scalar('string', last(no)!) as string) : undefined);
   switch (spec.json) {
     case 'time':
     case 'microtime': {
@@ -313,12 +254,11 @@ function special(table: ProtobufTable, spec: MessageSpec, buf: Buffer): Json {
     case 'raw': {
       const f = last(1);
       if (!f) return null;
-      const raw = wireBytes(f, 'raw');
+      const raw = lengthDelimited(f, 'raw');
       // a typed client nests objects in their own encoding: protobuf inside protobuf
       if (raw.subarray(0, MAGIC.length).equals(MAGIC)) return decodeKubernetesProtobuf(raw, table).object as Json;
-      const text = raw.toString('utf8');
       try {
-        return JSON.parse(text) as Json;
+        return JSON.parse(raw.toString('utf8')) as Json;
       } catch {
         throw malformed('an embedded raw object is not JSON');
       }
@@ -340,9 +280,7 @@ function rfc3339(seconds: number, nanos: number, micro: boolean): string {
   const d = new Date(seconds * 1000);
   if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) throw malformed(`timestamp ${seconds} out of range`);
   const base = d.toISOString().slice(0, 19);
-  if (!micro) return `${base}Z`;
-  const us = Math.floor(nanos / 1000);
-  return `${base}.${String(us).padStart(6, '0')}Z`;
+  return micro ? `${base}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${base}Z`;
 }
 
 /** Go's time.Duration.String(): `1h0m0s`, `30s`, `1.5ms`, `0s`. */
