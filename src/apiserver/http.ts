@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
+import { decodeKubernetesProtobuf, isProtobufContentType } from '../api/protobuf.ts';
 import { badRequest, notAcceptable, StatusError, tooLarge, internalError, unsupportedMediaType, type Status } from '../api/status.ts';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -32,7 +33,8 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 
 /** Decodes a JSON or YAML body into a plain value; `what` names it in errors. */
 export function decodeBody(body: Buffer, contentType: string): unknown {
-  if (/protobuf|cbor/i.test(contentType)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  if (isProtobufContentType(contentType)) return decodeKubernetesProtobuf(body).object;
+  if (/cbor/i.test(contentType)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   const isYaml = /yaml/i.test(contentType);
