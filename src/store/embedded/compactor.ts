@@ -2,11 +2,12 @@
 // compact revision fail at once. The physical step, here, prunes the key index and deletes the
 // superseded records from disk in small chunks, yielding between chunks so writes are not stalled.
 import type { ClassicLevel } from 'classic-level';
-import { recordKey, revisionOf } from './codec.ts';
+import { RECORD_PREFIX, recordKey, revisionOf } from './codec.ts';
 import type { KeyIndex } from './key-index.ts';
 
 const KEYS_PER_CHUNK = 2000;
 const DELETES_PER_BATCH = 1000;
+const RECLAIM_AFTER_DELETES = 10_000;
 
 /** Pointers of `pointers` that a compaction at `revision` makes unreachable. Mutates `pointers`. */
 export function prunePointers(pointers: number[], revision: number): number[] {
@@ -49,10 +50,15 @@ export class Compactor {
 
   private async run(revision: number): Promise<void> {
     let after: string | undefined;
+    const before = this.deleted;
     for (;;) {
       if (this.closed) return;
       const keys = this.index.keysAfter(after, KEYS_PER_CHUNK);
-      if (keys.length === 0) return;
+      if (keys.length === 0) {
+        // Give the space back: LevelDB would only reclaim deleted records on its own schedule.
+        if (this.deleted - before >= RECLAIM_AFTER_DELETES) await this.db.compactRange(Buffer.from([RECORD_PREFIX]), Buffer.from([RECORD_PREFIX + 1]));
+        return;
+      }
       const dels: Array<{ type: 'del'; key: Buffer }> = [];
       // Small batches: LevelDB serializes writers, so a huge delete batch would hold up puts.
       for (const key of keys) {
