@@ -76,12 +76,15 @@ async function admitNamespace(regs: Registries, reg: Registry, ns: string): Prom
   if (!reg.info.namespaced) return;
   const nsReg = regs.get('', 'v1', 'namespaces');
   if (!nsReg) return;
-  let obj: KubeObject;
-  try {
-    obj = await nsReg.gs.get('', ns);
-  } catch (err) {
-    if (err instanceof StatusError && err.code === 404) throw notFound({ group: '', resource: 'namespaces' }, ns);
-    throw err;
+  // The namespace cache answers almost always; a namespace created a moment ago may not be in it yet.
+  let obj: KubeObject | undefined = nsReg.cache.get('', ns)?.obj;
+  if (!obj) {
+    try {
+      obj = await nsReg.gs.get('', ns);
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 404) throw notFound({ group: '', resource: 'namespaces' }, ns);
+      throw err;
+    }
   }
   if (obj.metadata?.deletionTimestamp || (obj.status as { phase?: string } | undefined)?.phase === 'Terminating') {
     throw new StatusError(403, 'Forbidden', `${reg.info.resource} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {

@@ -30,11 +30,18 @@ export function identityFromPeerCertificate(cert: PeerCertificate | undefined): 
  * (`socket.authorized`) and that may be used for client authentication; undefined otherwise.
  */
 export function identityFromTlsSocket(socket: TLSSocket): ClientIdentity | undefined {
-  if (!socket.authorized) return undefined;
-  const cert = socket.getPeerCertificate();
-  if (cert.ext_key_usage && !cert.ext_key_usage.includes(OID_CLIENT_AUTH)) return undefined;
-  return identityFromPeerCertificate(cert);
+  // The certificate is fixed for the connection: decode it once, not on every request.
+  if (bySocket.has(socket)) return bySocket.get(socket);
+  let id: ClientIdentity | undefined;
+  if (socket.authorized) {
+    const cert = socket.getPeerCertificate();
+    if (!cert.ext_key_usage || cert.ext_key_usage.includes(OID_CLIENT_AUTH)) id = identityFromPeerCertificate(cert);
+  }
+  bySocket.set(socket, id);
+  return id;
 }
+
+const bySocket = new WeakMap<TLSSocket, ClientIdentity | undefined>();
 
 function values(v: string | string[] | undefined): string[] {
   if (v === undefined) return [];

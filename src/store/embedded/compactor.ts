@@ -7,7 +7,7 @@ import type { KeyIndex } from './key-index.ts';
 
 const KEYS_PER_CHUNK = 2000;
 const DELETES_PER_BATCH = 1000;
-const RECLAIM_AFTER_DELETES = 10_000;
+const RECLAIM_AFTER_DELETES = 1000;
 
 /** Pointers of `pointers` that a compaction at `revision` makes unreachable. Mutates `pointers`. */
 export function prunePointers(pointers: number[], revision: number): number[] {
