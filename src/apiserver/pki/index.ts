@@ -6,7 +6,8 @@
 // lazily, only when something has to be generated.
 
 import { X509Certificate, createPrivateKey, type KeyObject, type webcrypto } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './files.ts';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -420,21 +421,3 @@ async function issueCertificate(ca: Pair, req: LeafRequest): Promise<{ certPem: 
 
 // ------------------------------------------------------------------------------------------------
 
-/** Write via a temporary file, fsync and rename, so a crash never leaves a half-written file; `mode` applies even when replacing. */
-async function writeFileAtomic(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.chmod(mode); // open()'s mode is filtered by the umask; make it exact
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}

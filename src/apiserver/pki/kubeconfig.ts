@@ -1,6 +1,7 @@
 // The admin kubeconfig written by `k8ts server`: one cluster, one user, one context, credentials embedded.
 
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from './files.ts';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
@@ -45,19 +46,5 @@ export function kubeconfigYaml(opts: KubeconfigOptions): string {
 /** Write the kubeconfig with mode 0600 (also when replacing an existing file), creating parent directories. */
 export async function writeKubeconfig(file: string, yaml: string): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(yaml);
-    await fh.chmod(0o600);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(file, yaml, 0o600);
 }

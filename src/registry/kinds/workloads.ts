@@ -77,18 +77,21 @@ function replicasErrors(spec: Obj): FieldError[] {
   return [];
 }
 
+/** Defaults an update strategy (`field`) to RollingUpdate with `defaults` for its parameters. */
+function rollingUpdate(spec: Obj, field: string, defaults: Obj): void {
+  if (!isPlainObject(spec[field])) spec[field] = { type: 'RollingUpdate' };
+  const st = spec[field] as Obj;
+  st.type ??= 'RollingUpdate';
+  if (st.type !== 'RollingUpdate') return;
+  const ru = (isPlainObject(st.rollingUpdate) ? st.rollingUpdate : (st.rollingUpdate = {})) as Obj;
+  for (const [k, v] of Object.entries(defaults)) ru[k] ??= v;
+}
+
 workload('Deployment', (s) => {
   s.replicas ??= 1;
   s.revisionHistoryLimit ??= 10;
   s.progressDeadlineSeconds ??= 600;
-  if (!isPlainObject(s.strategy)) s.strategy = { type: 'RollingUpdate' };
-  const st = s.strategy as Obj;
-  st.type ??= 'RollingUpdate';
-  if (st.type === 'RollingUpdate') {
-    const ru = isPlainObject(st.rollingUpdate) ? st.rollingUpdate : (st.rollingUpdate = {});
-    (ru as Obj).maxUnavailable ??= '25%';
-    (ru as Obj).maxSurge ??= '25%';
-  }
+  rollingUpdate(s, 'strategy', { maxUnavailable: '25%', maxSurge: '25%' });
 });
 workload('ReplicaSet', (s) => {
   s.replicas ??= 1;
@@ -97,13 +100,7 @@ workload('StatefulSet', (s) => {
   s.replicas ??= 1;
   s.podManagementPolicy ??= 'OrderedReady';
   s.revisionHistoryLimit ??= 10;
-  if (!isPlainObject(s.updateStrategy)) s.updateStrategy = { type: 'RollingUpdate' };
-  const us = s.updateStrategy as Obj;
-  us.type ??= 'RollingUpdate';
-  if (us.type === 'RollingUpdate') {
-    const ru = isPlainObject(us.rollingUpdate) ? us.rollingUpdate : (us.rollingUpdate = {});
-    (ru as Obj).partition ??= 0;
-  }
+  rollingUpdate(s, 'updateStrategy', { partition: 0 });
   s.persistentVolumeClaimRetentionPolicy ??= { whenDeleted: 'Retain', whenScaled: 'Retain' };
   if (Array.isArray(s.volumeClaimTemplates)) {
     for (const t of s.volumeClaimTemplates) {
@@ -117,12 +114,5 @@ workload('StatefulSet', (s) => {
 });
 workload('DaemonSet', (s) => {
   s.revisionHistoryLimit ??= 10;
-  if (!isPlainObject(s.updateStrategy)) s.updateStrategy = { type: 'RollingUpdate' };
-  const us = s.updateStrategy as Obj;
-  us.type ??= 'RollingUpdate';
-  if (us.type === 'RollingUpdate') {
-    const ru = isPlainObject(us.rollingUpdate) ? us.rollingUpdate : (us.rollingUpdate = {});
-    (ru as Obj).maxUnavailable ??= 1;
-    (ru as Obj).maxSurge ??= 0;
-  }
+  rollingUpdate(s, 'updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
 });
