@@ -8,24 +8,48 @@ import { badRequest, notAcceptable, StatusError, tooLarge, internalError, unsupp
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** Bodies larger than this are not even drained: the connection is cut. */
+const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Discards the rest of a refused body before answering, so the client (still sending) reads the
+ * 413 instead of a reset connection; a body beyond MAX_DISCARD_BYTES gets the connection cut.
+ */
+function refuseAfterDrain(req: IncomingMessage, err: StatusError, reject: (e: unknown) => void, already = 0): void {
+  let discarded = already;
+  req.removeAllListeners('data');
+  req.on('data', (c: Buffer) => {
+    discarded += c.length;
+    if (discarded > MAX_DISCARD_BYTES) req.destroy();
+  });
+  req.on('end', () => reject(err));
+  req.on('close', () => reject(err));
+  req.resume();
+}
+
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(tooLarge(`the request body is ${declared} bytes; the limit is ${limit}`));
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      refuseAfterDrain(req, tooLarge(`the request body is ${declared} bytes; the limit is ${limit}`), reject);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused = false;
     req.on('data', (c: Buffer) => {
+      if (refused) return;
       size += c.length;
       if (size > limit) {
-        // Answer 413 and discard the rest of the body, rather than resetting the connection.
-        req.removeAllListeners('data');
-        req.resume();
-        reject(tooLarge(`the request body exceeds ${limit} bytes`));
+        refused = true;
+        refuseAfterDrain(req, tooLarge(`the request body exceeds ${limit} bytes`), reject, size);
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (!refused) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
     req.on('error', reject);
     req.on('aborted', () => reject(badRequest('the request was aborted')));
   });
