@@ -120,7 +120,7 @@ export interface FieldRequirement {
 export type FieldSelector = FieldRequirement[];
 
 /** Parses `a=b,c!=d`; `supported` lists the fields this resource can be selected by. */
-export function parseFieldSelector(raw: string | undefined, supported: readonly string[], kind: string, version: string): FieldSelector {
+export function parseFieldSelector(raw: string | undefined, supported: readonly string[]): FieldSelector {
   if (!raw || raw.trim() === '') return [];
   const out: FieldRequirement[] = [];
   for (const termRaw of raw.split(',')) {
@@ -131,8 +131,6 @@ export function parseFieldSelector(raw: string | undefined, supported: readonly 
     if (!supported.includes(field)) throw badRequest(`field label not supported: ${field}`);
     out.push({ field, op: m[2] === '!=' ? '!=' : '=', value: m[3].replace(/\\(.)/g, '$1') });
   }
-  void kind;
-  void version;
   return out;
 }
 

@@ -80,11 +80,6 @@ describe('@kubernetes/client-node against k8ts server', () => {
     expect(list.metadata?.resourceVersion).toMatch(/^\d+$/);
   });
 
-  // BUG: a list without limit/resourceVersion (a consistent read, served from the watch cache)
-  // waits for that resource's cache to reach the store's global revision. Writes to other
-  // resources advance the revision but not this cache, which only catches up on the store's
-  // next progress notification (every few seconds): the list takes seconds or fails with
-  // 504 "Too large resource version". client-node does not retry 504s.
   it('listNamespace (no limit) right after a write to another resource answers promptly', async () => {
     await createNamespace('prompt');
     for (let i = 0; i < 3; i++) {

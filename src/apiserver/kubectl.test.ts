@@ -217,15 +217,12 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(out).not.toContain('dG9rZW4=');
     });
 
-    // BUG: Secret.stringData is stored as-is instead of being merged into .data (base64) and dropped.
     it('a Secret created with stringData has it merged into data (base64) and stringData removed', async () => {
       const s = JSON.parse(await ok(['get', 'secret', 'app-secret', '-o', 'json']));
       expect(s.data).toEqual({ password: Buffer.from('hunter2').toString('base64'), token: 'dG9rZW4=' });
       expect(s.stringData).toBeUndefined();
     });
 
-    // BUG: the events field selector involvedObject.* is not supported, and kubectl describe of a
-    // ConfigMap fails on it (kubectl describe looks up the object's events).
     it('kubectl describe configmap prints the data', async () => {
       const out = await ok(['describe', 'configmap', 'app-config']);
       expect(out).toMatch(/^Name:\s+app-config$/m);
@@ -296,8 +293,6 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(JSON.parse(await ok(['get', 'cm', 'labelled', '-o', 'jsonpath={.metadata.labels}']))).toEqual({ other: 'x' });
     });
 
-    // BUG (minor): removing the last label leaves `labels: {}` instead of dropping the empty map
-    // (Kubernetes omits empty metadata maps: `-o yaml` shows no labels field).
     it('kubectl label key- of the only label leaves no labels field', async () => {
       await ok(['create', '-f', file('label-last.yaml', cmYaml('labelled-once', { a: '1' }, { labels: { only: 'x' } }))]);
       await ok(['label', 'cm', 'labelled-once', 'only-']);
@@ -366,8 +361,6 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
   });
 
   describe('protobuf request bodies (kubectl create <generator>)', () => {
-    // BUG: kubectl's typed generators (create namespace/configmap/secret/deployment...) send
-    // `Content-Type: application/vnd.kubernetes.protobuf`; the server answers 415.
     it('kubectl create namespace t, then delete ns t leaves it Terminating', async () => {
       expect(await ok(['create', 'namespace', 'gen-ns'])).toBe('namespace/gen-ns created\n');
       await ok(['delete', 'ns', 'gen-ns', '--wait=false']);
@@ -390,8 +383,6 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(out).toMatch(/^lonely\s+0\/1\s+Pending\s+0\s+\d+s\s+<none>\s+<none>\s+<none>\s+<none>$/m);
     });
 
-    // BUG: GET pods/NAME/log answers 200 with the Pod's JSON, so `kubectl logs` prints the object.
-    // Upstream returns an empty log for a pod without a node (and 400 for an unknown container).
     it('kubectl logs of an unscheduled pod does not print the Pod object', async () => {
       const r = await k(['logs', 'lonely']);
       expect(r.stdout).not.toContain('"kind":"Pod"');
@@ -473,8 +464,6 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(w.stdout()).toMatch(/^first\s+1\s+\d+s$/m);
     });
 
-    // BUG: watch ignores `Accept: application/json;as=Table;g=meta.k8s.io;v=v1` and streams plain
-    // objects, so kubectl falls back to NAME/AGE columns for watched rows.
     it('kubectl get -w prints watched rows with the same columns as the list (DATA)', async () => {
       await ok(['create', '-f', file('watch2-ns.yaml', nsYaml('watched2'))]);
       await ok(['create', '-f', file('watch2-first.yaml', cmYaml('first', { a: '1' }, { namespace: 'watched2' }))]);
@@ -567,8 +556,6 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expectStatus(r.json, 413, 'RequestEntityTooLarge');
     });
 
-    // BUG: with Transfer-Encoding: chunked the server destroys the request when the limit is
-    // crossed and the client sees a connection reset instead of a 413 Status.
     it('a chunked body over 3 MiB → 413', async () => {
       const big = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'too-big-chunked' }, data: { a: 'x'.repeat(3 * 1024 * 1024 + 10) } });
       const r = await rawRequest(creds, '/api/v1/namespaces/default/configmaps', { method: 'POST', body: big, chunked: true });

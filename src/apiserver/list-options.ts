@@ -25,9 +25,9 @@ function intParam(q: URLSearchParams, name: string): number {
   return Number(v);
 }
 
-export function parseListOptions(q: URLSearchParams, strategy: Strategy, namespaced: boolean, kind: string, version: string): ListOptions {
+export function parseListOptions(q: URLSearchParams, strategy: Strategy, namespaced: boolean): ListOptions {
   const supported = ['metadata.name', ...(namespaced ? ['metadata.namespace'] : []), ...strategy.selectableFields];
-  const fieldSelector = parseFieldSelector(q.get('fieldSelector') ?? undefined, supported, kind, version);
+  const fieldSelector = parseFieldSelector(q.get('fieldSelector') ?? undefined, supported);
   const rvm = q.get('resourceVersionMatch') ?? '';
   if (rvm !== '' && rvm !== 'NotOlderThan' && rvm !== 'Exact') {
     throw badRequest(`resourceVersionMatch: Unsupported value: "${rvm}": supported values: "Exact", "NotOlderThan"`);

@@ -43,7 +43,7 @@ function filterFor(reg: Registry, ri: RequestInfo, opts: ListOptions): Filter {
 }
 
 export async function handleList(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, res: ServerResponse): Promise<void> {
-  const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
+  const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced);
   const listKind = reg.info.listKind ?? `${reg.info.kind}List`;
   const apiVersion = apiVersionOf(reg.info.group, reg.info.version);
   const fromStore = opts.continueToken !== '' || opts.resourceVersionMatch === 'Exact' || (opts.limit > 0 && opts.resourceVersion === '');
@@ -71,7 +71,7 @@ export async function handleList(reg: Registry, ri: RequestInfo, q: URLSearchPar
   const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };
   if (cont) listMeta.continue = cont;
   if (remaining !== undefined && remaining > 0) listMeta.remainingItemCount = remaining;
-  if (neg.table) return writeJson(res, 200, toTable(reg.info.kind, (items ?? []).map((o) => withTypeMeta(reg, structuredClone(o))), listMeta, q.get('includeObject') ?? 'Metadata'), neg.gzip);
+  if (neg.table) return writeJson(res, 200, toTable(reg.info.kind, (items ?? []).map((o) => withTypeMeta(reg, o)), listMeta, q.get('includeObject') ?? 'Metadata'), neg.gzip);
   if (neg.metadataOnly) {
     return writeJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: (items ?? []).map(partialMetadata) }, neg.gzip);
   }
@@ -173,7 +173,7 @@ function convertedBytes(reg: Registry, obj: KubeObject): Buffer {
 }
 
 export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
+  const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced);
   if (ri.name) opts.nameEquals = ri.name;
   const filter = filterFor(reg, ri, opts);
   const apiVersion = apiVersionOf(reg.info.group, reg.info.version);

@@ -33,7 +33,7 @@ export function scaleOf(reg: Registry, obj: KubeObject): KubeObject {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
-    spec: { replicas: spec.replicas ?? (reg.info.kind === 'ReplicationController' ? 1 : 1) },
+    spec: { replicas: spec.replicas ?? 1 },
     status: { replicas: status.replicas ?? 0, selector: selectorString(spec.selector) },
   };
 }

@@ -124,11 +124,8 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
   if (name !== undefined && name !== ri.name) throw badRequest(`the name of the object (${name}) does not match the name on the URL (${ri.name})`);
   meta(obj).name = ri.name;
   withTypeMeta(reg, obj);
-  const exists = await reg.gs.get(ri.namespace, ri.name).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) await admitNamespace(regs, reg, ri.namespace);
+  // Only an update that may create the object needs the namespace check (and its read).
+  if (reg.gs.strategy.allowCreateOnUpdate && !reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace);
   const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource });
   respondObject(reg, object, neg, res, created ? 201 : 200, q);
 }
@@ -226,7 +223,7 @@ export async function handleDelete(reg: Registry, ri: RequestInfo, q: URLSearchP
 
 export async function handleDeleteCollection(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const opts = await deleteOptions(req, q);
-  const list = parseListOptions(q, reg.gs.strategy, reg.info.namespaced, reg.info.kind, reg.info.version);
+  const list = parseListOptions(q, reg.gs.strategy, reg.info.namespaced);
   const match = objectMatcher(list, reg.gs.strategy);
   await reg.cache.sync();
   const entries = reg.cache.list({ namespace: ri.namespace, name: list.nameEquals, matches: (e) => match(e.obj) });

@@ -1,13 +1,12 @@
 // Strategies of batch/v1: Job (generated selector, defaults, immutable template) and CronJob.
 import { randomUUID } from 'node:crypto';
-import { isPlainObject, type KubeObject } from '../../api/object.ts';
+import { isPlainObject } from '../../api/object.ts';
 import type { FieldError } from '../../api/status.ts';
 import { deepEqual } from '../../api/patch/json-patch.ts';
+import { specOf, immutableSpecField, type Obj } from './spec.ts';
 import { registerStrategy, type Strategy } from '../strategy.ts';
 import { defaultPodTemplate, validatePodSpec } from './podspec.ts';
 
-type Obj = Record<string, unknown>;
-const specOf = (o: KubeObject): Obj => (isPlainObject(o.spec) ? o.spec : (o.spec = {}));
 
 function defaultJobSpec(spec: Obj): void {
   if (spec.completions === undefined && spec.parallelism === undefined) {
@@ -18,8 +17,6 @@ function defaultJobSpec(spec: Obj): void {
   spec.backoffLimit ??= 6;
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
-  spec.manualSelector ??= undefined;
-  if (spec.manualSelector === undefined) delete spec.manualSelector;
   spec.podReplacementPolicy ??= 'TerminatingOrFailed';
   defaultPodTemplate(spec.template);
 }
@@ -57,9 +54,7 @@ registerStrategy('batch/Job', (base: Strategy): Strategy => ({
   validate: (obj) => validateJobTemplate(specOf(obj), 'spec'),
   validateUpdate(obj, old) {
     const errs = validateJobTemplate(specOf(obj), 'spec');
-    for (const f of ['selector', 'completions', 'completionMode']) {
-      if (!deepEqual(specOf(obj)[f], specOf(old)[f])) errs.push({ type: 'FieldValueInvalid', field: `spec.${f}`, detail: `Invalid value: ${JSON.stringify(specOf(obj)[f])}: field is immutable` });
-    }
+    for (const f of ['selector', 'completions', 'completionMode']) errs.push(...immutableSpecField(obj, old, f));
     if (!deepEqual(specOf(obj).template, specOf(old).template) && specOf(old).suspend !== true) {
       errs.push({ type: 'FieldValueInvalid', field: 'spec.template', detail: `Invalid value: ${JSON.stringify(specOf(obj).template)}: field is immutable` });
     }

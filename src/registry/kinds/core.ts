@@ -3,12 +3,11 @@ import { isPlainObject, type KubeObject } from '../../api/object.ts';
 import { invalid, type FieldError } from '../../api/status.ts';
 import { deepEqual } from '../../api/patch/json-patch.ts';
 import type { Store } from '../../store/types.ts';
+import { specOf, type Obj } from './spec.ts';
 import { registerStrategy, type Strategy } from '../strategy.ts';
 import { KeyAllocator, ipv4ToNumber, numberToIpv4 } from './allocator.ts';
 import { defaultPodSpec, validatePodSpec } from './podspec.ts';
 
-type Obj = Record<string, unknown>;
-const specOf = (o: KubeObject): Obj => (isPlainObject(o.spec) ? o.spec : (o.spec = {}));
 
 function qosClass(spec: Obj): string {
   const cs = [...((spec.containers as Obj[]) ?? []), ...((spec.initContainers as Obj[]) ?? [])];

@@ -1,13 +1,11 @@
 // Strategies of the workload kinds: defaults, selector rules and immutable fields.
-import { isPlainObject, type KubeObject } from '../../api/object.ts';
+import { isPlainObject } from '../../api/object.ts';
 import type { FieldError } from '../../api/status.ts';
+import { specOf, immutableSpecField, type Obj } from './spec.ts';
 import { registerStrategy, type Strategy } from '../strategy.ts';
 import { defaultPodTemplate, validatePodSpec } from './podspec.ts';
-import { deepEqual } from '../../api/patch/json-patch.ts';
 
-type Obj = Record<string, unknown>;
 
-const specOf = (o: KubeObject): Obj => (isPlainObject(o.spec) ? o.spec : (o.spec = {}));
 
 function labelsMatch(selector: unknown, labels: unknown): boolean {
   if (!isPlainObject(selector)) return false;
@@ -38,11 +36,6 @@ function selectorErrors(spec: Obj, templatePath: string): FieldError[] {
   return errs;
 }
 
-function immutable(obj: KubeObject, old: KubeObject, field: string, path: string): FieldError[] {
-  const a = (obj.spec as Obj | undefined)?.[field];
-  const b = (old.spec as Obj | undefined)?.[field];
-  return deepEqual(a, b) ? [] : [{ type: 'FieldValueInvalid', field: path, detail: `Invalid value: ${JSON.stringify(a)}: field is immutable` }];
-}
 
 function workload(kind: string, defaults: (spec: Obj) => void, templatePath = 'spec.template'): void {
   registerStrategy(`apps/${kind}`, (base: Strategy): Strategy => ({
@@ -65,7 +58,7 @@ function workload(kind: string, defaults: (spec: Obj) => void, templatePath = 's
     },
     validateUpdate(obj, old) {
       const spec = specOf(obj);
-      return [...this.validate(obj), ...immutable(obj, old, 'selector', 'spec.selector'), ...replicasErrors(spec)];
+      return [...this.validate(obj), ...immutableSpecField(obj, old, 'selector'), ...replicasErrors(spec)];
     },
   }));
 }
