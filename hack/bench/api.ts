@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { etcdAvailable, startEtcd } from '../../src/store/testing/etcd-server.ts';
 import { clientFromKubeconfig, type ApiClient } from './api-client.ts';
+import { startWatchers } from './watchers.ts';
 import { fmt, percentile, type Row } from './table.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,7 +44,7 @@ async function startServer(dataDir: string, extra: string[] = []): Promise<Serve
     if (r.status === 200) break;
     await new Promise((r2) => setTimeout(r2, 10));
   }
-  client.agent.destroy();
+  client.close();
   const startMs = performance.now() - t0;
   return {
     proc,
@@ -97,30 +98,16 @@ async function timed(n: number, fn: () => Promise<void>): Promise<{ p50: number;
 async function watchFanOut(c: ApiClient, kubeconfig: string): Promise<number> {
   await c.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watched' } });
   const list = JSON.parse((await c.call('GET', '/api/v1/namespaces/watched/configmaps')).body) as { metadata: { resourceVersion: string } };
-  let complete = 0;
-  let done: () => void = () => undefined;
-  const all = new Promise<void>((r) => (done = r));
-  const streams = [];
-  const watchers = clientFromKubeconfig(kubeconfig, 1);
-  for (let i = 0; i < 1000; i++) {
-    let lines = 0;
-    streams.push(
-      watchers.stream(`/api/v1/namespaces/watched/configmaps?watch=1&resourceVersion=${list.metadata.resourceVersion}`, (chunk) => {
-        for (const b of chunk) if (b === 10) lines++;
-        if (lines === 100 && ++complete === 1000) done();
-      }),
-    );
+  const w = startWatchers({ kubeconfig, path: `/api/v1/namespaces/watched/configmaps?watch=1&resourceVersion=${list.metadata.resourceVersion}`, count: 1000, lines: 100 });
+  try {
+    await w.ready;
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.timeOrigin + performance.now();
+    for (let i = 0; i < 100; i++) await c.call('POST', '/api/v1/namespaces/watched/configmaps', cm(`w-${i}`));
+    return (await w.done) - t0;
+  } finally {
+    await w.stop();
   }
-  await new Promise((r) => setTimeout(r, 3000)); // let every watch connect
-  const t0 = performance.now();
-  for (let i = 0; i < 100; i++) await c.call('POST', '/api/v1/namespaces/watched/configmaps', cm(`w-${i}`));
-  const guard = setTimeout(done, 30_000);
-  await all;
-  clearTimeout(guard);
-  const ms = performance.now() - t0;
-  for (const s of streams) s.close();
-  if (complete !== 1000) throw new Error(`only ${complete}/1000 watchers got 100 events`);
-  return ms;
 }
 
 async function measure(label: string, extra: string[], full: boolean): Promise<Record<string, number>> {
@@ -151,7 +138,7 @@ async function measure(label: string, extra: string[], full: boolean): Promise<R
     r.rss_10k_mib = rssMiB(s.proc.pid as number);
     r['watch.w1000x100.ms'] = await watchFanOut(c, s.kubeconfig);
     log(`${label}: watch done`);
-    c.agent.destroy();
+    c.close();
     await s.stop();
     if (full) {
       const empty = mkdtempSync(join(tmpdir(), 'k8ts-bench-cold-'));
@@ -161,7 +148,7 @@ async function measure(label: string, extra: string[], full: boolean): Promise<R
       r.cold_start_ms = cold.startMs;
       const cc = clientFromKubeconfig(cold.kubeconfig, 64);
       await creates(cc, 'bulk', 64, 100_000);
-      cc.agent.destroy();
+      cc.close();
       await cold.stop();
       const cold100k = await startServer(empty);
       r.cold_start_100k_ms = cold100k.startMs;

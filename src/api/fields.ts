@@ -1,5 +1,6 @@
 // Unknown and duplicate fields: what `fieldValidation=Strict|Warn|Ignore` reports. Unknown fields
 // are always dropped before an object is stored, as decoding into the typed object does upstream.
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { isPlainObject } from './object.ts';
 import { resolve, type PropertySchema, type SchemaLookup } from './patch/schema.ts';
 
@@ -32,6 +33,55 @@ function walk(value: unknown, s: PropertySchema | undefined, schema: SchemaLooku
   if (isPlainObject(def.additionalProperties)) {
     for (const [key, v] of Object.entries(value)) walk(v, def.additionalProperties as PropertySchema, schema, `${path}[${key}]`, unknown);
   }
+}
+
+/** How many object keys a parsed JSON value holds, nested ones included. */
+function keyCount(v: unknown, depth = 0): number {
+  if (depth > 1000) return Infinity;
+  if (Array.isArray(v)) {
+    let n = 0;
+    for (const x of v) if (x !== null && typeof x === 'object') n += keyCount(x, depth + 1);
+    return n;
+  }
+  if (v === null || typeof v !== 'object') return 0;
+  let n = 0;
+  for (const k in v) {
+    n++;
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === 'object') n += keyCount(x, depth + 1);
+  }
+  return n;
+}
+
+/** How many keys the JSON text spells out: strings followed by a colon. */
+function keyTokens(text: string): number {
+  let n = 0;
+  const len = text.length;
+  for (let i = 0; i < len; i++) {
+    if (text.charCodeAt(i) !== 34) continue; // "
+    for (i++; i < len; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 92) i++; // backslash
+      else if (c === 34) break;
+    }
+    let j = i + 1;
+    while (j < len) {
+      const c = text.charCodeAt(j);
+      if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+      j++;
+    }
+    if (text.charCodeAt(j) === 58) n++; // :
+  }
+  return n;
+}
+
+/**
+ * Duplicate keys in valid JSON text, given its parsed value: JSON.parse keeps one property per
+ * key, so when the text spells out no more keys than the value holds there is none and the
+ * (slower) scanner that names them is not run.
+ */
+export function duplicateKeysOf(text: string, parsed: unknown): string[] {
+  return keyTokens(text) === keyCount(parsed) ? [] : duplicateJsonKeys(text);
 }
 
 /**
@@ -91,5 +141,25 @@ export function duplicateJsonKeys(text: string): string[] {
     else while (i < text.length && !',]} \n\r\t'.includes(text[i])) i++;
   };
   value('', 0);
+  return dups;
+}
+
+/** Paths of keys that appear twice in the same mapping of a YAML document (the parsed value keeps the last). */
+export function duplicateYamlKeys(text: string): string[] {
+  const dups: string[] = [];
+  const walk = (n: unknown, path: string, depth: number): void => {
+    if (depth > 1000) return;
+    if (isMap(n)) {
+      const seen = new Set<string>();
+      for (const item of n.items) {
+        const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+        const p = path ? `${path}.${key}` : key;
+        if (seen.has(key)) dups.push(p);
+        seen.add(key);
+        walk(item.value, p, depth + 1);
+      }
+    } else if (isSeq(n)) n.items.forEach((x, i) => walk(x, `${path}[${i}]`, depth + 1));
+  };
+  walk(parseDocument(text, { uniqueKeys: false }).contents, '', 0);
   return dups;
 }

@@ -64,7 +64,8 @@ export function decodeBody(body: Buffer, contentType: string): unknown {
   const isYaml = /yaml/i.test(contentType);
   try {
     if (!isYaml) return JSON.parse(text);
-    return parseYaml(text, { uniqueKeys: true, strict: true });
+    // Duplicate keys are fieldValidation's business (duplicateYamlKeys): the last one wins here.
+    return parseYaml(text, { uniqueKeys: false, strict: true });
   } catch (err) {
     throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf: ${(err as Error).message.split('\n')[0]}`);
   }

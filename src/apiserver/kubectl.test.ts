@@ -388,6 +388,48 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(r.stdout).not.toContain('"kind":"Pod"');
       expect(r.stdout).toBe('');
     });
+
+    it('a new pod runs as the default service account with its token volume mounted (ServiceAccount admission)', async () => {
+      const pod = JSON.parse(await ok(['get', 'pod', 'lonely', '-o', 'json'])) as { spec: { serviceAccountName: string; serviceAccount: string; volumes: Array<{ name: string; projected?: { sources: unknown[] } }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string; readOnly: boolean }> }> } };
+      expect(pod.spec.serviceAccountName).toBe('default');
+      expect(pod.spec.serviceAccount).toBe('default');
+      const vol = pod.spec.volumes.find((v) => v.name.startsWith('kube-api-access-'));
+      expect(vol?.name).toMatch(/^kube-api-access-[a-z0-9]{5}$/);
+      expect(vol?.projected?.sources).toHaveLength(3);
+      expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: vol?.name, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }]);
+      await ok(['create', '-f', file('noauto.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: noauto\nspec:\n  serviceAccountName: builder\n  automountServiceAccountToken: false\n  containers:\n  - name: main\n    image: busybox\n')]);
+      const noauto = JSON.parse(await ok(['get', 'pod', 'noauto', '-o', 'json'])) as { spec: { serviceAccountName: string; volumes?: unknown[]; containers: Array<{ volumeMounts?: unknown[] }> } };
+      expect(noauto.spec.serviceAccountName).toBe('builder');
+      expect(noauto.spec.volumes).toBeUndefined();
+      expect(noauto.spec.containers[0].volumeMounts).toBeUndefined();
+    });
+
+    it('deleting an unscheduled pod removes it at once', async () => {
+      await ok(['create', '-f', file('gone.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gone\nspec:\n  containers:\n  - name: main\n    image: busybox\n')]);
+      expect(await ok(['delete', 'pod', 'gone'])).toBe('pod "gone" deleted\n');
+      expect(await fails(['get', 'pod', 'gone'])).toContain('pods "gone" not found');
+    });
+
+    it('deleting a pod on a node is graceful: Terminating for its grace period until a zero-grace delete', async () => {
+      await ok(['create', '-f', file('bound.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: bound\nspec:\n  nodeName: node-a\n  terminationGracePeriodSeconds: 45\n  containers:\n  - name: main\n    image: busybox\n')]);
+      expect(await ok(['delete', 'pod', 'bound', '--wait=false'])).toBe('pod "bound" deleted\n');
+      const pod = JSON.parse(await ok(['get', 'pod', 'bound', '-o', 'json'])) as { metadata: { deletionTimestamp: string; deletionGracePeriodSeconds: number } };
+      expect(pod.metadata.deletionGracePeriodSeconds).toBe(45);
+      const left = (Date.parse(pod.metadata.deletionTimestamp) - Date.now()) / 1000;
+      expect(left).toBeGreaterThan(30);
+      expect(left).toBeLessThanOrEqual(46);
+      expect(await ok(['get', 'pod', 'bound'])).toMatch(/^bound\s+0\/1\s+Terminating\s+/m);
+      // A longer grace period does not extend it; a shorter one shortens it.
+      await ok(['delete', 'pod', 'bound', '--wait=false', '--grace-period=100']);
+      expect(JSON.parse(await ok(['get', 'pod', 'bound', '-o', 'json'])).metadata.deletionGracePeriodSeconds).toBe(45);
+      await ok(['delete', 'pod', 'bound', '--wait=false', '--grace-period=5']);
+      expect(JSON.parse(await ok(['get', 'pod', 'bound', '-o', 'json'])).metadata.deletionGracePeriodSeconds).toBe(5);
+      // An update (a kubelet's status report) does not finish the deletion.
+      await ok(['label', 'pod', 'bound', 'seen=yes']);
+      expect(await ok(['get', 'pod', 'bound', '-o', 'jsonpath={.metadata.labels.seen}'])).toBe('yes');
+      await ok(['delete', 'pod', 'bound', '--grace-period=0', '--force']);
+      expect(await fails(['get', 'pod', 'bound'])).toContain('pods "bound" not found');
+    });
   });
 
   describe('namespaces', () => {
@@ -478,6 +520,60 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       const lines = w.stdout().split('\n').filter(Boolean);
       expect(lines.filter((l) => l.startsWith('NAME'))).toHaveLength(1);
       expect(w.stdout()).toMatch(/^second\s+2\s+\d+s$/m);
+    });
+
+    it('a metadata-only client lists and watches PartialObjectMetadata', async () => {
+      const headers = { accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json' };
+      const list = await rawRequest(creds, '/api/v1/namespaces/sel/configmaps?labelSelector=app%3Dweb', { headers });
+      const l = list.json as { kind: string; items: Array<{ kind: string; metadata: { name: string }; data?: unknown }> };
+      expect(l.kind).toBe('PartialObjectMetadataList');
+      expect(l.items.map((i) => [i.kind, i.metadata.name, i.data])).toEqual([['PartialObjectMetadata', 'c1', undefined], ['PartialObjectMetadata', 'c2', undefined]]);
+      const watch = await rawRequest(creds, '/api/v1/namespaces/sel/configmaps?watch=1&labelSelector=app%3Ddb&resourceVersion=0&timeoutSeconds=1', { headers });
+      const events = watch.body.trim().split('\n').map((line) => JSON.parse(line) as { type: string; object: { kind: string; apiVersion: string; metadata: { name: string; labels: Record<string, string> }; data?: unknown } });
+      expect(events.map((e) => [e.type, e.object.kind, e.object.apiVersion, e.object.metadata.name, e.object.data])).toEqual([
+        ['ADDED', 'PartialObjectMetadata', 'meta.k8s.io/v1', 'c3', undefined],
+        ['ADDED', 'PartialObjectMetadata', 'meta.k8s.io/v1', 'c4', undefined],
+      ]);
+      expect(events[0].object.metadata.labels).toEqual({ app: 'db', tier: 'c' });
+    });
+  });
+
+  describe('fieldValidation: unknown and duplicate fields', () => {
+    it('kubectl (Strict) refuses an unknown field; --validate=warn creates the object and prints the warning', async () => {
+      const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fv-unknown\nspec:\n  nope: 1\ndata:\n  a: "1"\n';
+      const err = await fails(['create', '-f', file('fv-unknown.yaml', text)]);
+      expect(err).toContain('Error from server (BadRequest)');
+      expect(err).toContain('strict decoding error: unknown field "spec"');
+      const r = await k(['create', '-f', file('fv-unknown.yaml', text), '--validate=warn']);
+      expect(r.code, describeResult(['create'], r)).toBe(0);
+      expect(r.stderr).toContain('unknown field "spec"');
+      expect(await ok(['get', 'cm', 'fv-unknown', '-o', 'jsonpath={.data.a}'])).toBe('1');
+    });
+
+    it('duplicate JSON keys: Strict → 400 naming the field, Warn (the default) → Warning header, Ignore → silent', async () => {
+      const body = (name: string) => `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"${name}"},"data":{"a":"1","a":"2"}}`;
+      const strict = await rawRequest(creds, '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', { method: 'POST', body: body('fv-dup-strict') });
+      expect(strict.status).toBe(400);
+      expect((strict.json as { message: string }).message).toContain('duplicate field "data.a"');
+      const warn = await rawRequest(creds, '/api/v1/namespaces/default/configmaps', { method: 'POST', body: body('fv-dup-warn') });
+      expect(warn.status).toBe(201);
+      expect(String(warn.headers.warning)).toContain('duplicate field \\"data.a\\"');
+      expect((warn.json as { data: Record<string, string> }).data).toEqual({ a: '2' });
+      const ignore = await rawRequest(creds, '/api/v1/namespaces/default/configmaps?fieldValidation=Ignore', { method: 'POST', body: body('fv-dup-ignore') });
+      expect(ignore.status).toBe(201);
+      expect(ignore.headers.warning).toBeUndefined();
+    });
+
+    it('duplicate YAML keys: Warn answers with a Warning header, Strict refuses', async () => {
+      const yaml = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"\n  a: "2"\n`;
+      const headers = { 'content-type': 'application/yaml' };
+      const warn = await rawRequest(creds, '/api/v1/namespaces/default/configmaps', { method: 'POST', body: yaml('fv-ydup-warn'), headers });
+      expect(warn.status).toBe(201);
+      expect(String(warn.headers.warning)).toContain('duplicate field \\"data.a\\"');
+      expect((warn.json as { data: Record<string, string> }).data).toEqual({ a: '2' });
+      const strict = await rawRequest(creds, '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', { method: 'POST', body: yaml('fv-ydup-strict'), headers });
+      expect(strict.status).toBe(400);
+      expect((strict.json as { message: string }).message).toContain('duplicate field "data.a"');
     });
   });
 

@@ -201,7 +201,8 @@ export class GenericStore {
       if (opts.dryRun) return { object: next, created: false };
       const key = this.key(namespace, name);
       const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
-      const finalize = nm.deletionTimestamp !== undefined && (nm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
+      // The last finalizer gone from an object being deleted (and not waiting out a grace period) deletes it.
+      const finalize = nm.deletionTimestamp !== undefined && !nm.deletionGracePeriodSeconds && (nm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
       const r = await this.store.txn({
         compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
         success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
@@ -280,6 +281,24 @@ export class GenericStore {
         if (opts.propagationPolicy === 'Foreground') finalizers.add('foregroundDeletion');
       }
       const key = this.key(namespace, name);
+      const grace = this.strategy.gracePeriod?.(cur.obj, opts.gracePeriodSeconds) ?? 0;
+      if (grace > 0) {
+        // Graceful: mark and keep; only a shorter grace period than the pending one changes it.
+        if (m.deletionTimestamp && (m.deletionGracePeriodSeconds ?? 0) <= grace) return { object: cur.obj, deleted: false };
+        const next = structuredClone(cur.obj);
+        const nm = meta(next);
+        nm.deletionTimestamp = new Date(Math.floor(Date.now() / 1000) * 1000 + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        nm.deletionGracePeriodSeconds = grace;
+        if (finalizers.size > 0) nm.finalizers = [...finalizers];
+        if (opts.dryRun) return { object: next, deleted: false };
+        const r = await this.store.txn({
+          compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
+          success: [{ type: 'put', key, value: this.encode(next), lease: await this.lease() }],
+        });
+        if (!r.succeeded) continue;
+        nm.resourceVersion = String(r.header.revision);
+        return { object: next, deleted: false };
+      }
       if (finalizers.size > 0 || nsFinalizers.length > 0) {
         if (m.deletionTimestamp && finalizers.size === (m.finalizers ?? []).length) return { object: cur.obj, deleted: false };
         const next = structuredClone(cur.obj);

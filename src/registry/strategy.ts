@@ -26,6 +26,12 @@ export interface Strategy {
   validateUpdate(obj: KubeObject, old: KubeObject): FieldError[];
   /** Values of the selectable fields of an object. */
   fields(obj: KubeObject): Record<string, string>;
+  /**
+   * Graceful deletion (pods): the grace period a DELETE asking for `requested` seconds (undefined:
+   * none asked) gets. Above 0 the object stays, marked with deletionTimestamp = now + period,
+   * until a shorter-grace DELETE (the kubelet's, with 0) removes it. Kinds without it go at once.
+   */
+  gracePeriod?(obj: KubeObject, requested: number | undefined): number;
   /** Claims what the object needs from storage (cluster IPs, node ports) before it is written. */
   allocate?(obj: KubeObject, store: Store, dryRun: boolean): Promise<void>;
   /** Releases what allocate() claimed, once the object is gone (or its create failed). */

@@ -94,7 +94,8 @@ export function loadDefinitions(file: URL = new URL('../../../openapi/definition
     defs = (isPlainObject(parsed.definitions) ? parsed.definitions : parsed) as Record<string, Definition>;
     return defs;
   };
-  const lookup: SchemaLookup = { definition: (name) => definitionsLookup(read()).definition(name) };
+  let inner: SchemaLookup | undefined;
+  const lookup: SchemaLookup = { definition: (name) => (inner ??= definitionsLookup(read())).definition(name) };
   loaded.set(file.href, lookup);
   return lookup;
 }

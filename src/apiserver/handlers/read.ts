@@ -10,6 +10,7 @@ import type { Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { partialMetadata, toTable } from '../table.ts';
 import type { CacheEntry, CacheWatcher, EventType, Filter } from '../watch-cache.ts';
+import { WatchWriter } from '../watch-writer.ts';
 import { scaleOf } from './scale.ts';
 
 export async function handleGet(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, res: ServerResponse): Promise<void> {
@@ -172,6 +173,15 @@ function convertedBytes(reg: Registry, obj: KubeObject): Buffer {
   return b;
 }
 
+/** PartialObjectMetadata of an object (metadata-only watchers), encoded once per object. */
+const metadataOnly = new WeakMap<object, Buffer>();
+
+function metadataBytes(obj: KubeObject): Buffer {
+  let b = metadataOnly.get(obj);
+  if (!b) metadataOnly.set(obj, (b = Buffer.from(JSON.stringify(partialMetadata(obj)))));
+  return b;
+}
+
 export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const opts = parseListOptions(q, reg.gs.strategy, reg.info.namespaced);
   if (ri.name) opts.nameEquals = ri.name;
@@ -187,12 +197,13 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
+  const writer = new WatchWriter(req.socket, () => end());
   let lastRv = reg.cache.revision;
   let closed = false;
   const bookmark = (annotations?: Record<string, string>) => {
     const metadata: Record<string, unknown> = { resourceVersion: String(Math.max(lastRv, reg.cache.revision)) };
     if (annotations) metadata.annotations = annotations;
-    res.write(Buffer.concat([FRAMES.BOOKMARK, Buffer.from(JSON.stringify({ kind: reg.info.kind, apiVersion, metadata })), FRAME_END]));
+    writer.push(Buffer.concat([FRAMES.BOOKMARK, Buffer.from(JSON.stringify({ kind: reg.info.kind, apiVersion, metadata })), FRAME_END]));
   };
   const converting = reg.gs.apiVersion !== reg.gs.storageApiVersion;
   let tableColumnsSent = false;
@@ -207,13 +218,13 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     send(type, bytes, rv, obj) {
       if (closed) return;
       lastRv = rv;
-      if (neg.table) res.write(tableEvent(type, obj, rv));
-      else res.write(frame(type, converting ? convertedBytes(reg, obj) : bytes));
-      if (res.writableLength > 64 * 1024 * 1024) end(); // a client this far behind must re-list
+      if (neg.table) writer.push(tableEvent(type, obj, rv));
+      else if (neg.metadataOnly) writer.push(frame(type, metadataBytes(obj)));
+      else writer.push(frame(type, converting ? convertedBytes(reg, obj) : bytes));
     },
     expire(message) {
       if (closed) return;
-      res.write(Buffer.concat([FRAMES.ERROR, Buffer.from(JSON.stringify(expired(message).status)), FRAME_END]));
+      writer.push(Buffer.concat([FRAMES.ERROR, Buffer.from(JSON.stringify(expired(message).status)), FRAME_END]));
       end();
     },
   };
@@ -226,6 +237,7 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     clearTimeout(timer);
     if (bookmarkTimer) clearInterval(bookmarkTimer);
     reg.cache.unwatch(watcher);
+    writer.close();
     res.end();
   }
   req.on('close', end);
@@ -234,7 +246,7 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     reg.cache.watch(watcher, filter, opts.resourceVersion === '' ? reg.cache.revision : Number(opts.resourceVersion), initialEvents);
   } catch (err) {
     if (err instanceof StatusError) {
-      res.write(Buffer.concat([FRAMES.ERROR, Buffer.from(JSON.stringify(err.status)), FRAME_END]));
+      writer.push(Buffer.concat([FRAMES.ERROR, Buffer.from(JSON.stringify(err.status)), FRAME_END]));
       end();
       return;
     }

@@ -5,7 +5,7 @@ import { badRequest, notFound, StatusError, successStatus, unsupportedMediaType 
 import { applyJsonPatch } from '../../api/patch/json-patch.ts';
 import { applyMergePatch } from '../../api/patch/merge-patch.ts';
 import { applyStrategicMergePatch, loadDefinitions } from '../../api/patch/strategic.ts';
-import { duplicateJsonKeys, pruneUnknownFields } from '../../api/fields.ts';
+import { duplicateKeysOf, duplicateYamlKeys, pruneUnknownFields } from '../../api/fields.ts';
 import type { DeleteOptions } from '../../registry/generic.ts';
 import { decodeBody, readBody, writeJson, type Negotiated } from '../http.ts';
 import { objectMatcher, parseListOptions } from '../list-options.ts';
@@ -39,7 +39,8 @@ async function bodyObject(req: IncomingMessage, q: URLSearchParams): Promise<Bod
   const body = decodeBody(raw, contentType);
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON or YAML object');
   const mode = q.get('fieldValidation') || 'Warn';
-  const duplicates = mode !== 'Ignore' && !/yaml/i.test(contentType) ? duplicateJsonKeys(raw.toString('utf8')) : [];
+  const yaml = /yaml/i.test(contentType);
+  const duplicates = mode === 'Ignore' ? [] : yaml ? duplicateYamlKeys(raw.toString('utf8')) : duplicateKeysOf(raw.toString('utf8'), body);
   return { obj: body as KubeObject, duplicates };
 }
 

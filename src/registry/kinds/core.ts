@@ -7,6 +7,7 @@ import { specOf, type Obj } from './spec.ts';
 import { registerStrategy, type Strategy } from '../strategy.ts';
 import { KeyAllocator, ipv4ToNumber, numberToIpv4 } from './allocator.ts';
 import { defaultPodSpec, validatePodSpec } from './podspec.ts';
+import { admitServiceAccount } from './serviceaccount-admission.ts';
 
 
 function qosClass(spec: Obj): string {
@@ -56,6 +57,7 @@ registerStrategy('/Pod', (base: Strategy): Strategy => ({
   },
   prepareForCreate(obj) {
     const spec = specOf(obj);
+    admitServiceAccount(spec);
     defaultPodSpec(spec);
     spec.enableServiceLinks ??= true;
     obj.status = { phase: 'Pending', qosClass: qosClass(spec) };
@@ -65,6 +67,14 @@ registerStrategy('/Pod', (base: Strategy): Strategy => ({
     defaultPodSpec(specOf(obj));
   },
   validate: (obj) => validatePodSpec(obj.spec, 'spec'),
+  gracePeriod(obj, requested) {
+    const spec = (obj.spec ?? {}) as Obj;
+    const phase = ((obj.status ?? {}) as Obj).phase;
+    let period = requested ?? (typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 0);
+    // Nothing runs a pod that is not on a node or has finished: it goes at once.
+    if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') period = 0;
+    return period < 0 ? 1 : period;
+  },
   validateUpdate(obj, old) {
     const errs = validatePodSpec(obj.spec, 'spec') as FieldError[];
     if (!deepEqual(mutablePodSpecView(specOf(obj)), mutablePodSpecView(specOf(old)))) {
