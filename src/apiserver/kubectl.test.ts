@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { credentialsFromKubeconfig, kubectlPath, rawRequest, startServer, type Credentials, type KubectlOptions, type KubectlResult, type TestServer } from './testing/server.ts';
 
 let server: TestServer;
@@ -668,18 +669,49 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(still.status).toBe(200);
     });
 
-    it('POST with a protobuf body → 415 today (201 once protobuf is supported)', async () => {
+    it('POST with a protobuf body (what kubectl create <generator> sends) → 201', async () => {
       const r = await rawRequest(creds, '/api/v1/namespaces/default/configmaps', {
         method: 'POST',
         headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
         body: protobufConfigMap('from-protobuf', { a: '1' }),
       });
-      if (r.status === 415) {
-        expectStatus(r.json, 415, 'UnsupportedMediaType');
-      } else {
+      expect(r.status).toBe(201);
+      expect((r.json as { data: Record<string, string> }).data).toEqual({ a: '1' });
+    });
+
+    it('malformed YAML → 400 Status', async () => {
+      const r = await rawRequest(creds, '/api/v1/namespaces/default/configmaps', { method: 'POST', body: 'apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n', headers: { 'content-type': 'application/yaml' } });
+      expect(r.status).toBe(400);
+      expectStatus(r.json, 400, 'BadRequest');
+    });
+
+    it('a request cut off mid-body creates nothing and the server goes on', async () => {
+      const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'truncated' }, data: { a: '1' } });
+      const sock = tlsConnect({ host: new URL(creds.server).hostname, port: Number(new URL(creds.server).port), ca: creds.ca, cert: creds.cert, key: creds.key, servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => sock.once('secureConnect', resolve).once('error', reject));
+      sock.write(`POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 20)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      sock.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await rawRequest(creds, '/api/v1/namespaces/default/configmaps/truncated')).status).toBe(404);
+    });
+
+    it('a watch whose connection drops mid-stream leaves the server serving that resource', async () => {
+      const sock = tlsConnect({ host: new URL(creds.server).hostname, port: Number(new URL(creds.server).port), ca: creds.ca, cert: creds.cert, key: creds.key, servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => sock.once('secureConnect', resolve).once('error', reject));
+      let got = '';
+      sock.on('data', (d: Buffer) => (got += d.toString()));
+      sock.on('error', () => undefined);
+      sock.write('GET /api/v1/namespaces/default/configmaps?watch=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+      for (let i = 0; i < 50 && !got.includes('"ADDED"'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(got).toContain('200 OK');
+      sock.destroy();
+      for (let i = 0; i < 20; i++) {
+        const r = await rawRequest(creds, '/api/v1/namespaces/default/configmaps', { method: 'POST', body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `after-drop-${i}` } }) });
         expect(r.status).toBe(201);
-        expect((r.json as { data: Record<string, string> }).data).toEqual({ a: '1' });
       }
+      const w = await rawRequest(creds, '/api/v1/namespaces/default/configmaps?watch=1&fieldSelector=metadata.name%3Dafter-drop-19&timeoutSeconds=1');
+      expect(w.body).toContain('"after-drop-19"');
     });
 
     it('the server stays up after all of the above', async () => {
