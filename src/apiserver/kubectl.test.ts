@@ -250,6 +250,15 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(await ok(['apply', '-f', v2])).toBe('configmap/applied unchanged\n');
     });
 
+    it('an immutable ConfigMap refuses data changes and unsetting immutable (422 naming the field)', async () => {
+      await ok(['create', '-f', file('frozen.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: frozen\nimmutable: true\ndata:\n  a: "1"\n')]);
+      const err = await fails(['patch', 'cm', 'frozen', '--type=merge', '-p', '{"data":{"a":"2"}}']);
+      expect(err).toContain('The ConfigMap "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set');
+      expect(await fails(['patch', 'cm', 'frozen', '--type=merge', '-p', '{"immutable":false}'])).toContain('immutable: Forbidden');
+      await ok(['label', 'cm', 'frozen', 'still=editable']);
+      expect(await ok(['get', 'cm', 'frozen', '-o', 'jsonpath={.data.a}/{.metadata.labels.still}'])).toBe('1/editable');
+    });
+
     it('kubectl edit with KUBE_EDITOR saves the edited object', async () => {
       await ok(['create', '-f', file('edit.yaml', cmYaml('edited', { color: 'red' }))]);
       const out = await ok(['edit', 'cm', 'edited'], { env: { KUBE_EDITOR: `sed -i -e 's/color: red/color: blue/'` } });

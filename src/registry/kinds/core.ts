@@ -231,6 +231,18 @@ registerStrategy('/Secret', (base: Strategy): Strategy => ({
   },
 }));
 
+registerStrategy('/ConfigMap', (base: Strategy): Strategy => ({
+  ...base,
+  validateUpdate(obj, old) {
+    if (old.immutable !== true) return [];
+    if (obj.immutable !== true) return [{ type: 'FieldValueForbidden', field: 'immutable', detail: 'Forbidden: field is immutable when `immutable` is set' }];
+    const errs: FieldError[] = [];
+    if (!deepEqual(obj.data, old.data)) errs.push({ type: 'FieldValueForbidden', field: 'data', detail: 'Forbidden: field is immutable when `immutable` is set' });
+    if (!deepEqual(obj.binaryData, old.binaryData)) errs.push({ type: 'FieldValueForbidden', field: 'binaryData', detail: 'Forbidden: field is immutable when `immutable` is set' });
+    return errs;
+  },
+}));
+
 registerStrategy('/Namespace', (base: Strategy): Strategy => ({
   ...base,
   prepareForCreate(obj) {
