@@ -1,12 +1,12 @@
 // The API server: HTTPS on node:http(s) with a lean dispatcher. Authentication by client
 // certificate; routing from the catalogue; one generic handler per verb.
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { duplexPair, type Duplex } from 'node:stream';
 import type { Store } from '../store/types.ts';
 import { Catalog } from '../registry/catalog.ts';
 import { methodNotAllowed, notFound, StatusError, unauthorized } from '../api/status.ts';
-import { identityFromTlsSocket } from './pki/client-identity.ts';
+import { identityFromSocket, setInProcessIdentity } from './pki/client-identity.ts';
 import { Discovery } from './discovery.ts';
 import { serveHealth, VERSION_INFO, type Check } from './health.ts';
 import { negotiate, writeError, writeJson } from './http.ts';
@@ -37,6 +37,13 @@ export class ApiServer {
   private readonly opts: ApiServerOptions;
   private readonly checks: Record<string, Check[]>;
   private ready = false;
+  /** Plain node:http server that only ever receives in-process connections (never listens). */
+  private inProcess: HttpServer | undefined;
+  private readonly inProcessSockets = new Set<Duplex>();
+  private stopped = false;
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    this.handle(req, res).catch((err) => writeError(res, err));
+  };
 
   constructor(opts: ApiServerOptions) {
     this.opts = opts;
@@ -48,9 +55,7 @@ export class ApiServer {
     const ping: Check = { name: 'ping', run: () => undefined };
     const caches: Check = { name: 'informer-sync', run: () => { if (!this.ready) throw new Error('caches not synced'); } };
     this.checks = { healthz: [ping, storage], livez: [ping, storage], readyz: [ping, storage, caches] };
-    this.server = createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-      this.handle(req, res).catch((err) => writeError(res, err));
-    });
+    this.server = createServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false }, this.onRequest);
     this.server.keepAliveTimeout = 75_000;
   }
 
@@ -65,7 +70,32 @@ export class ApiServer {
     return { port: typeof addr === 'object' && addr ? addr.port : this.opts.port };
   }
 
+  /**
+   * An in-process connection authenticated as `user`: the client end of a connected in-memory
+   * stream pair whose server end is served by a plain node:http server with the same request
+   * handler as HTTPS (same dispatcher, admission and Status errors). Speak HTTP/1.1 on it.
+   */
+  connectInProcess(user: { name: string; groups: string[] }): Duplex {
+    if (this.stopped) throw new Error('the API server is stopped');
+    this.inProcess ??= createHttpServer(this.onRequest);
+    const [client, server] = duplexPair();
+    // node:http calls these on net.Socket connections; an in-memory stream has nothing to tune.
+    Object.assign(server, { setTimeout: () => server, setNoDelay: () => server, setKeepAlive: () => server, remoteAddress: '127.0.0.1', remotePort: 0 });
+    setInProcessIdentity(server, { user: user.name, groups: [...user.groups] });
+    // Either end closing closes the other (a watch stopped by the client ends on the server).
+    client.once('close', () => server.destroy());
+    server.once('close', () => {
+      client.destroy();
+      this.inProcessSockets.delete(server);
+    });
+    this.inProcessSockets.add(server);
+    this.inProcess.emit('connection', server);
+    return client;
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.inProcessSockets) s.destroy();
     this.registries.stop();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -78,7 +108,7 @@ export class ApiServer {
     const q = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : '');
     if (path === '/version' || path === '/version/') return writeJson(res, 200, VERSION_INFO);
     if (await serveHealth(path, q, this.checks, res)) return;
-    const user = identityFromTlsSocket(req.socket as TLSSocket);
+    const user = identityFromSocket(req.socket);
     if (!user) throw unauthorized();
     if (this.discovery.serve(path, req, res)) return;
     if (path.startsWith('/openapi/')) {
@@ -118,7 +148,7 @@ export class ApiServer {
       case 'update':
         return handleUpdate(this.registries, reg, ri, q, neg, req, res);
       case 'patch':
-        return handlePatch(reg, ri, q, neg, req, res);
+        return handlePatch(this.registries, reg, ri, q, neg, req, res);
       case 'delete':
         return handleDelete(reg, ri, q, neg, req, res);
       case 'deletecollection':

@@ -10,11 +10,16 @@ import type { ResourceInfo } from './catalog.ts';
 import type { Strategy } from './strategy.ts';
 import { convert } from './conversion.ts';
 import { leaseFor } from './ttl.ts';
+import { updateManagedFields } from '../api/apply/manager.ts';
 
 export interface WriteOptions {
   dryRun?: boolean;
-  /** Subresource written through ('status' or ''). */
+  /** Subresource written through ('status', 'scale', 'finalize' or ''). */
   subresource?: string;
+  /** Who writes: managedFields record this manager's fields (left alone when undefined). */
+  fieldManager?: string;
+  /** A server-side apply: the mutation already set managedFields, and it may create the object. */
+  apply?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -142,6 +147,7 @@ export class GenericStore {
     if (this.strategy.tracksGeneration) m.generation = 1;
     else delete m.generation;
     this.strategy.prepareForCreate(obj);
+    this.recordManagers(obj, undefined, opts);
     this.validateAll(obj);
     const name = m.name as string;
     if (opts.dryRun) {
@@ -181,7 +187,7 @@ export class GenericStore {
       const cur = await this.read(namespace, name);
       const next = mutate(cur ? structuredClone(cur.obj) : undefined);
       if (!cur) {
-        if (!this.strategy.allowCreateOnUpdate) throw notFound(this.gr, name);
+        if (!this.strategy.allowCreateOnUpdate && !opts.apply) throw notFound(this.gr, name);
         const nm = meta(next);
         if (nm.resourceVersion) throw notFound(this.gr, name);
         nm.name = name;
@@ -194,7 +200,12 @@ export class GenericStore {
       }
       if (nm.uid && nm.uid !== om.uid) throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${nm.uid}, UID in object meta: ${om.uid}`);
       if (nm.name && nm.name !== name) throw new StatusError(400, 'BadRequest', `the name of the object (${nm.name}) does not match the name on the URL (${name})`);
+      const applied = opts.apply ? nm.managedFields : undefined;
       this.prepareUpdate(next, cur.obj, opts.subresource ?? '');
+      if (opts.apply) {
+        if (applied) meta(next).managedFields = applied;
+        else delete meta(next).managedFields;
+      } else this.recordManagers(next, cur.obj, opts);
       this.validateAll(next, cur.obj);
       nm.resourceVersion = om.resourceVersion;
       if (deepEqual(next, cur.obj)) return { object: cur.obj, created: false };
@@ -214,6 +225,14 @@ export class GenericStore {
       }
     }
     throw conflict(this.gr, name, 'the object is being modified too often; please try again');
+  }
+
+  /** managedFields of a create or update (not of an apply, which computed its own). */
+  private recordManagers(next: KubeObject, prev: KubeObject | undefined, opts: WriteOptions): void {
+    if (opts.fieldManager === undefined || opts.apply) return;
+    const entries = updateManagedFields({ prev, next, manager: opts.fieldManager, apiVersion: this.apiVersion, subresource: opts.subresource || undefined, now: nowRfc3339() });
+    if (entries.length > 0) meta(next).managedFields = entries;
+    else delete meta(next).managedFields;
   }
 
   private prepareUpdate(next: KubeObject, old: KubeObject, subresource: string): void {

@@ -13,18 +13,30 @@ import type { Registries, Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { respondObject, withTypeMeta } from './read.ts';
 import { applyScale, scaleOf } from './scale.ts';
+import { APPLY_PATCH, handleApply } from './apply.ts';
 
-function dryRunOf(q: URLSearchParams): boolean {
+export function dryRunOf(q: URLSearchParams): boolean {
   const values = q.getAll('dryRun');
   for (const v of values) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
   return values.length > 0;
 }
 
-function checkFieldValidation(q: URLSearchParams): void {
+export function checkFieldValidation(q: URLSearchParams): void {
   const v = q.get('fieldValidation');
   if (v !== null && v !== '' && v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
     throw badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
   }
+}
+
+/** The field manager of a write: `fieldManager`, else the User-Agent up to its first '/'. */
+export function fieldManagerOf(q: URLSearchParams, req: IncomingMessage): string {
+  const given = q.get('fieldManager');
+  if (given !== null && given !== '') {
+    if (given.length > 128) throw new StatusError(422, 'Invalid', `fieldManager: Invalid value: "${given}": must be no more than 128 characters`);
+    if (/[^\x20-\x7e]/.test(given)) throw new StatusError(422, 'Invalid', `fieldManager: Invalid value: "${given}": must only contain printable characters`);
+    return given;
+  }
+  return String(req.headers['user-agent'] ?? '').split('/')[0].replace(/[^\x20-\x7e]/g, '?').slice(0, 128);
 }
 
 interface Body {
@@ -48,7 +60,7 @@ async function bodyObject(req: IncomingMessage, q: URLSearchParams): Promise<Bod
  * Drops fields the type does not have; reports them (and duplicates) as fieldValidation asks:
  * Strict refuses the request, Warn (the default) answers with Warning headers, Ignore says nothing.
  */
-function checkFields(obj: KubeObject, typeName: string | undefined, duplicates: string[], q: URLSearchParams, res: ServerResponse, kind = String(obj.kind ?? ''), version = String(obj.apiVersion ?? '')): void {
+export function checkFields(obj: KubeObject, typeName: string | undefined, duplicates: string[], q: URLSearchParams, res: ServerResponse, kind = String(obj.kind ?? ''), version = String(obj.apiVersion ?? '')): void {
   const unknown = typeName ? pruneUnknownFields(obj, loadDefinitions(), typeName) : [];
   const problems = [...duplicates.map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
   const mode = q.get('fieldValidation') || 'Warn';
@@ -58,7 +70,7 @@ function checkFields(obj: KubeObject, typeName: string | undefined, duplicates: 
 }
 
 /** The body's apiVersion/kind must be the URL's (or absent). */
-function checkTypeMeta(reg: Registry, obj: KubeObject, expectKind = reg.info.kind, expectVersion = apiVersionOf(reg.info.group, reg.info.version)): void {
+export function checkTypeMeta(reg: Registry, obj: KubeObject, expectKind = reg.info.kind, expectVersion = apiVersionOf(reg.info.group, reg.info.version)): void {
   if (obj.apiVersion !== undefined && obj.apiVersion !== expectVersion) {
     throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expectVersion})`);
   }
@@ -67,13 +79,13 @@ function checkTypeMeta(reg: Registry, obj: KubeObject, expectKind = reg.info.kin
   }
 }
 
-function checkNamespace(reg: Registry, ri: RequestInfo, obj: KubeObject): void {
+export function checkNamespace(reg: Registry, ri: RequestInfo, obj: KubeObject): void {
   const ns = obj.metadata?.namespace;
   if (reg.info.namespaced && ns && ns !== ri.namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
 }
 
 /** NamespaceLifecycle admission: new objects need an existing namespace that is not terminating. */
-async function admitNamespace(regs: Registries, reg: Registry, ns: string): Promise<void> {
+export async function admitNamespace(regs: Registries, reg: Registry, ns: string): Promise<void> {
   if (!reg.info.namespaced) return;
   const nsReg = regs.get('', 'v1', 'namespaces');
   if (!nsReg) return;
@@ -104,7 +116,7 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
   checkFields(obj, reg.info.definition, duplicates, q, res);
   await admitNamespace(regs, reg, ri.namespace);
   withTypeMeta(reg, obj);
-  const created = await reg.gs.create(ri.namespace, obj, { dryRun });
+  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req) });
   respondObject(reg, created, neg, res, 201, q);
 }
 
@@ -115,7 +127,7 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
   if (ri.subresource === 'scale') {
     checkTypeMeta(reg, obj, 'Scale', 'autoscaling/v1');
     checkFields(obj, 'io.k8s.api.autoscaling.v1.Scale', duplicates, q, res);
-    const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => applyScale(requireCurrent(reg, ri, cur), obj), { dryRun });
+    const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => applyScale(requireCurrent(reg, ri, cur), obj), { dryRun, subresource: 'scale', fieldManager: fieldManagerOf(q, req) });
     return writeJson(res, 200, scaleOf(reg, object), neg.gzip);
   }
   checkTypeMeta(reg, obj);
@@ -127,16 +139,16 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
   withTypeMeta(reg, obj);
   // Only an update that may create the object needs the namespace check (and its read).
   if (reg.gs.strategy.allowCreateOnUpdate && !reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace);
-  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource });
+  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource, fieldManager: fieldManagerOf(q, req) });
   respondObject(reg, object, neg, res, created ? 201 : 200, q);
 }
 
-function requireCurrent(reg: Registry, ri: RequestInfo, cur: KubeObject | undefined): KubeObject {
+export function requireCurrent(reg: Registry, ri: RequestInfo, cur: KubeObject | undefined): KubeObject {
   if (!cur) throw notFound(reg.gs.gr, ri.name);
   return cur;
 }
 
-const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', APPLY_PATCH];
 
 function patchFunction(reg: Registry, contentType: string, patch: unknown, typeName: string | undefined): (cur: KubeObject) => KubeObject {
   switch (contentType) {
@@ -146,27 +158,28 @@ function patchFunction(reg: Registry, contentType: string, patch: unknown, typeN
       return (cur) => applyMergePatch(cur, patch) as KubeObject;
     case 'application/strategic-merge-patch+json':
       return (cur) => applyStrategicMergePatch(cur, patch, loadDefinitions(), typeName ?? '') as KubeObject;
-    case 'application/apply-patch+yaml':
-      throw unsupportedMediaType('server-side apply (application/apply-patch+yaml) is not supported by this server yet');
     default:
       throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
   }
 
 }
 
-export async function handlePatch(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handlePatch(regs: Registries, reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const dryRun = dryRunOf(q);
   checkFieldValidation(q);
   const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
   if (!PATCH_TYPES.includes(contentType)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
   const body = await readBody(req);
+  if (contentType === APPLY_PATCH) return handleApply(regs, reg, ri, q, neg, req, res, body);
+  if (q.get('force') !== null) throw new StatusError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch`);
+  const fieldManager = fieldManagerOf(q, req);
   const patch = decodeBody(body, contentType);
   if (ri.subresource === 'scale') {
     const fn = patchFunction(reg, contentType, patch, 'io.k8s.api.autoscaling.v1.Scale');
     const { object } = await reg.gs.guaranteedUpdate(ri.namespace, ri.name, (cur) => {
       const c = requireCurrent(reg, ri, cur);
       return applyScale(c, fn(scaleOf(reg, c)));
-    }, { dryRun });
+    }, { dryRun, subresource: 'scale', fieldManager });
     return writeJson(res, 200, scaleOf(reg, object), neg.gzip);
   }
   const fn = patchFunction(reg, contentType, patch, reg.info.definition);
@@ -181,7 +194,7 @@ export async function handlePatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     checkTypeMeta(reg, next);
     checkFields(next, reg.info.definition, [], q, res);
     return withTypeMeta(reg, next);
-  }, { dryRun, subresource: ri.subresource });
+  }, { dryRun, subresource: ri.subresource, fieldManager });
   respondObject(reg, object, neg, res, 200, q);
 }
 

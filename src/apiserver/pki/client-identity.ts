@@ -1,7 +1,8 @@
 // x509 client-certificate authentication: the user is the subject's CN, the groups its O values
 // (the Kubernetes convention, e.g. CN=kubernetes-admin, O=system:masters).
 
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 
 export interface ClientIdentity {
   user: string;
@@ -42,6 +43,21 @@ export function identityFromTlsSocket(socket: TLSSocket): ClientIdentity | undef
 }
 
 const bySocket = new WeakMap<TLSSocket, ClientIdentity | undefined>();
+
+/** Identities of in-process connections (ApiServer.connectInProcess), set by the server itself. */
+const inProcess = new WeakMap<Duplex, ClientIdentity>();
+
+/** Marks an in-process (in-memory) connection as authenticated as `id`. */
+export function setInProcessIdentity(socket: Duplex, id: ClientIdentity): void {
+  inProcess.set(socket, id);
+}
+
+/** The identity of a connection: an in-process one as registered, a TLS one by its verified certificate. */
+export function identityFromSocket(socket: Duplex): ClientIdentity | undefined {
+  const id = inProcess.get(socket);
+  if (id) return id;
+  return socket instanceof TLSSocket ? identityFromTlsSocket(socket) : undefined;
+}
 
 function values(v: string | string[] | undefined): string[] {
   if (v === undefined) return [];

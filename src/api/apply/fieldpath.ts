@@ -1,0 +1,235 @@
+// Field paths and field sets, in the FieldsV1 spelling Kubernetes stores in managedFields:
+// `f:<field>`, `k:<json of the key fields>`, `v:<json value>`, `i:<index>`, and `".": {}` for a
+// node that is itself a member of the set. A path element is kept as its canonical string, so it
+// can key maps directly; ordering, parsing and rendering follow structured-merge-diff.
+import { isPlainObject } from '../object.ts';
+import { compareValues, goJson, goString } from './value.ts';
+
+/** One step of a path, spelled as in FieldsV1 (canonical: key fields sorted, Go's JSON). */
+export type PathElement = string;
+export type Path = readonly PathElement[];
+
+export const fieldElement = (name: string): PathElement => `f:${name}`;
+export const indexElement = (index: number): PathElement => `i:${index}`;
+export const valueElement = (value: unknown): PathElement => `v:${goJson(value)}`;
+
+/** A list-map item's element: its key fields, sorted by name. */
+export function keyElement(fields: Record<string, unknown>): PathElement {
+  const sorted: Record<string, unknown> = {};
+  for (const name of Object.keys(fields).sort()) sorted[name] = fields[name];
+  return `k:${goJson(sorted)}`;
+}
+
+export type ParsedElement =
+  | { kind: 'field'; name: string }
+  | { kind: 'key'; fields: [string, unknown][] }
+  | { kind: 'value'; value: unknown }
+  | { kind: 'index'; index: number };
+
+/** Parses a FieldsV1 key; throws an Error when it is not a path element. */
+export function parseElement(pe: string): ParsedElement {
+  const body = pe.slice(2);
+  switch (pe.slice(0, 2)) {
+    case 'f:':
+      return { kind: 'field', name: body };
+    case 'k:': {
+      const fields = JSON.parse(body) as unknown;
+      if (!isPlainObject(fields)) throw new Error(`key element ${pe} is not an object`);
+      return { kind: 'key', fields: Object.keys(fields).sort().map((k): [string, unknown] => [k, fields[k]]) };
+    }
+    case 'v:':
+      return { kind: 'value', value: JSON.parse(body) as unknown };
+    case 'i:':
+      if (!/^(0|[1-9]\d*)$/.test(body)) throw new Error(`index element ${pe} is not a non-negative integer`);
+      return { kind: 'index', index: Number(body) };
+  }
+  throw new Error(`unknown path element ${JSON.stringify(pe)}`);
+}
+
+/** The canonical spelling of a path element read from a client (re-sorted keys, Go escaping). */
+export function canonicalElement(pe: string): PathElement {
+  const p = parseElement(pe);
+  switch (p.kind) {
+    case 'field':
+      return pe;
+    case 'key':
+      return keyElement(Object.fromEntries(p.fields));
+    case 'value':
+      return valueElement(p.value);
+    case 'index':
+      return indexElement(p.index);
+  }
+}
+
+const RANK = { field: 0, key: 1, value: 2, index: 3 } as const;
+
+/** SMD's order: fields, then keys, then values, then indexes. */
+export function compareElements(a: PathElement, b: PathElement): number {
+  if (a === b) return 0;
+  const pa = parseElement(a);
+  const pb = parseElement(b);
+  if (pa.kind !== pb.kind) return RANK[pa.kind] - RANK[pb.kind];
+  if (pa.kind === 'field' && pb.kind === 'field') return pa.name < pb.name ? -1 : pa.name > pb.name ? 1 : 0;
+  if (pa.kind === 'index' && pb.kind === 'index') return pa.index - pb.index;
+  if (pa.kind === 'value' && pb.kind === 'value') return compareValues(pa.value, pb.value);
+  if (pa.kind === 'key' && pb.kind === 'key') {
+    for (let i = 0; i < Math.min(pa.fields.length, pb.fields.length); i++) {
+      const [na, va] = pa.fields[i];
+      const [nb, vb] = pb.fields[i];
+      if (na !== nb) return na < nb ? -1 : 1;
+      const c = compareValues(va, vb);
+      if (c !== 0) return c;
+    }
+    return pa.fields.length - pb.fields.length;
+  }
+  return 0;
+}
+
+/** How conflict messages spell an element: `.image`, `[name="nginx"]`, `[="a"]`, `[0]`. */
+export function renderElement(pe: PathElement): string {
+  const p = parseElement(pe);
+  switch (p.kind) {
+    case 'field':
+      return `.${p.name}`;
+    case 'key':
+      return `[${p.fields.map(([k, v]) => `${k}=${goString(v)}`).join(',')}]`;
+    case 'value':
+      return `[=${goString(p.value)}]`;
+    case 'index':
+      return `[${p.index}]`;
+  }
+}
+
+export const renderPath = (path: Path): string => path.map(renderElement).join('');
+
+const sortElements = (pes: Iterable<PathElement>): PathElement[] => [...pes].sort(compareElements);
+
+/** A set of paths: a trie whose nodes are members (owned themselves) and/or have children. */
+export class FieldSet {
+  readonly members = new Set<PathElement>();
+  readonly children = new Map<PathElement, FieldSet>();
+
+  static of(paths: Iterable<Path>): FieldSet {
+    const s = new FieldSet();
+    for (const p of paths) s.insert(p);
+    return s;
+  }
+
+  /** Adds a path (mutates; for building). The empty path is ignored. */
+  insert(path: Path): this {
+    if (path.length === 0) return this;
+    const [head, ...rest] = path;
+    if (rest.length === 0) this.members.add(head);
+    else {
+      let child = this.children.get(head);
+      if (!child) this.children.set(head, (child = new FieldSet()));
+      child.insert(rest);
+    }
+    return this;
+  }
+
+  has(path: Path): boolean {
+    if (path.length === 0) return false;
+    const parent = this.at(path.slice(0, -1));
+    return !!parent && parent.members.has(path[path.length - 1]);
+  }
+
+  /** The subset below a path prefix, without the prefix; undefined when nothing is there. */
+  at(prefix: Path): FieldSet | undefined {
+    if (prefix.length === 0) return this;
+    return this.children.get(prefix[0])?.at(prefix.slice(1));
+  }
+
+  isEmpty(): boolean {
+    if (this.members.size > 0) return false;
+    for (const c of this.children.values()) if (!c.isEmpty()) return false;
+    return true;
+  }
+
+  union(other: FieldSet): FieldSet {
+    const out = new FieldSet();
+    for (const m of this.members) out.members.add(m);
+    for (const m of other.members) out.members.add(m);
+    for (const [pe, c] of this.children) out.children.set(pe, c);
+    for (const [pe, c] of other.children) {
+      const mine = out.children.get(pe);
+      out.children.set(pe, mine ? mine.union(c) : c);
+    }
+    return out;
+  }
+
+  /** The paths of this set that are not in `other` (exact paths; children of removed members stay). */
+  difference(other: FieldSet): FieldSet {
+    return this.combine(other, (m) => !other.members.has(m), (c, oc) => (oc ? c.difference(oc) : c));
+  }
+
+  intersection(other: FieldSet): FieldSet {
+    return this.combine(other, (m) => other.members.has(m), (c, oc) => (oc ? c.intersection(oc) : undefined));
+  }
+
+  /** Removes the paths of `other` and everything below them. */
+  recursiveDifference(other: FieldSet): FieldSet {
+    return this.combine(
+      other,
+      (m) => !other.members.has(m),
+      (c, oc, pe) => (other.members.has(pe) ? undefined : oc ? c.recursiveDifference(oc) : c),
+    );
+  }
+
+  private combine(
+    other: FieldSet,
+    keepMember: (m: PathElement) => boolean,
+    child: (c: FieldSet, oc: FieldSet | undefined, pe: PathElement) => FieldSet | undefined,
+  ): FieldSet {
+    const out = new FieldSet();
+    for (const m of this.members) if (keepMember(m)) out.members.add(m);
+    for (const [pe, c] of this.children) {
+      const r = child(c, other.children.get(pe), pe);
+      if (r && !r.isEmpty()) out.children.set(pe, r);
+    }
+    return out;
+  }
+
+  equals(other: FieldSet): boolean {
+    return this.difference(other).isEmpty() && other.difference(this).isEmpty();
+  }
+
+  /** Every member path, in SMD's iteration order: a node's members, then its children. */
+  paths(prefix: Path = []): PathElement[][] {
+    const out: PathElement[][] = sortElements(this.members).map((m) => [...prefix, m]);
+    for (const pe of sortElements(this.children.keys())) out.push(...this.children.get(pe)!.paths([...prefix, pe]));
+    return out;
+  }
+
+  /** The FieldsV1 JSON object. */
+  toFieldsV1(): Record<string, unknown> {
+    return this.encode(false);
+  }
+
+  private encode(self: boolean): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const empty = this.isEmpty();
+    if (self && !empty) out['.'] = {};
+    for (const pe of sortElements(new Set([...this.members, ...this.children.keys()]))) {
+      const child = this.children.get(pe);
+      out[pe] = child && !child.isEmpty() ? child.encode(this.members.has(pe)) : {};
+    }
+    return out;
+  }
+
+  /** Reads a FieldsV1 object; throws an Error when it is malformed. */
+  static fromFieldsV1(json: unknown): FieldSet {
+    if (!isPlainObject(json)) throw new Error('FieldsV1 must be a JSON object');
+    const out = new FieldSet();
+    for (const [key, value] of Object.entries(json)) {
+      if (key === '.') continue;
+      if (!isPlainObject(value)) throw new Error(`FieldsV1 entry ${JSON.stringify(key)} must be an object`);
+      const pe = canonicalElement(key);
+      const keys = Object.keys(value);
+      if (keys.length === 0 || keys.includes('.')) out.members.add(pe);
+      const child = FieldSet.fromFieldsV1(value);
+      if (!child.isEmpty()) out.children.set(pe, child);
+    }
+    return out;
+  }
+}
