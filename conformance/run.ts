@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SUITES = ['src/apiserver/kubectl.test.ts', 'src/apiserver/client-node.test.ts'].filter((f) => existsSync(join(root, f)));
+const SUITES = ['src/apiserver/kubectl.test.ts', 'src/apiserver/client-node.test.ts', 'src/apiserver/apply.test.ts', 'src/apiserver/helm.test.ts'].filter((f) => existsSync(join(root, f)));
 
 interface AssertionResult {
   fullName: string;

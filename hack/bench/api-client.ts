@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 
 export interface ApiClient {
   url: URL;
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
+  call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: string }>;
   /** A watch-style stream: onData gets the de-chunked bytes. */
   stream(path: string, onData: (chunk: Buffer) => void, onHeaders?: () => void): { close(): void };
   close(): void;
@@ -170,9 +170,9 @@ export function clientFromKubeconfig(file: string, maxSockets = 64): ApiClient {
   };
   return {
     url,
-    call(method, path, body) {
+    call(method, path, body, contentType = 'application/json') {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const head = `${method} ${path} HTTP/1.1\r\n${hostHeader}Accept: application/json\r\n${data ? `Content-Type: application/json\r\nContent-Length: ${data.length}\r\n` : ''}\r\n`;
+      const head = `${method} ${path} HTTP/1.1\r\n${hostHeader}Accept: application/json\r\n${data ? `Content-Type: ${contentType}\r\nContent-Length: ${data.length}\r\n` : ''}\r\n`;
       return new Promise((resolve, reject) => dispatch({ head: data ? Buffer.concat([Buffer.from(head), data]) : Buffer.from(head), resolve, reject }));
     },
     stream(path, onData, onHeaders) {

@@ -84,6 +84,32 @@ async function creates(c: ApiClient, prefix: string, concurrency: number, total:
   return { perS: total / ((performance.now() - t0) / 1000), p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** A Deployment of ten containers, as an apply configuration. */
+function deploy10(name: string): unknown {
+  const containers = Array.from({ length: 10 }, (_, i) => ({
+    name: `c${i}`,
+    image: `registry.example/app-${i}:1.0`,
+    args: ['--port', String(8000 + i)],
+    ports: [{ containerPort: 8000 + i, name: `p${i}` }],
+    env: [{ name: 'MODE', value: 'bench' }, { name: 'INDEX', value: String(i) }],
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+  }));
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels: { app: name } }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers } } } };
+}
+
+async function applies(c: ApiClient, n: number): Promise<{ create: { p50: number; p99: number }; noop: { p50: number; p99: number } }> {
+  const path = (name: string) => `/apis/apps/v1/namespaces/default/deployments/${name}?fieldManager=bench`;
+  const call = async (name: string, want: number) => {
+    const r = await c.call('PATCH', path(name), deploy10(name), 'application/apply-patch+yaml');
+    if (r.status !== want) throw new Error(`apply ${name}: ${r.status} ${r.body.slice(0, 300)}`);
+  };
+  let i = 0;
+  const create = await timed(n, () => call(`apply-${i++}`, 201));
+  i = 0;
+  const noop = await timed(n, () => call(`apply-${i++}`, 200));
+  return { create, noop };
+}
+
 async function timed(n: number, fn: () => Promise<void>): Promise<{ p50: number; p99: number }> {
   const lat: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -130,6 +156,11 @@ async function measure(label: string, extra: string[], full: boolean): Promise<R
     r['create.c32.p99_ms'] = c32.p99;
     log(`${label}: creates ${fmt(c1.perS)}/s c1, ${fmt(c32.perS)}/s c32`);
     const get = await timed(2000, async () => void (await c.call('GET', '/api/v1/namespaces/default/configmaps/seq-1')));
+    const ap = await applies(c, 300);
+    r['apply.deploy10.p50_ms'] = ap.create.p50;
+    r['apply.deploy10.p99_ms'] = ap.create.p99;
+    r['apply.deploy10.noop.p50_ms'] = ap.noop.p50;
+    r['apply.deploy10.noop.p99_ms'] = ap.noop.p99;
     r['get.p50_ms'] = get.p50;
     r['get.p99_ms'] = get.p99;
     const list = await timed(20, async () => void (await c.call('GET', '/api/v1/namespaces/default/configmaps')));
@@ -168,6 +199,10 @@ const ROWS: Array<[key: string, label: string, digits: number, up: boolean]> = [
   ['create.c32.per_s', 'ConfigMap creates/s, 32 clients', 0, true],
   ['create.c32.p50_ms', '  p50 ms', 2, false],
   ['create.c32.p99_ms', '  p99 ms', 2, false],
+  ['apply.deploy10.p50_ms', 'apply of a 10-container Deployment (create) p50 ms', 2, false],
+  ['apply.deploy10.p99_ms', '  p99 ms', 2, false],
+  ['apply.deploy10.noop.p50_ms', 'no-op re-apply of it p50 ms', 2, false],
+  ['apply.deploy10.noop.p99_ms', '  p99 ms', 2, false],
   ['get.p50_ms', 'GET p50 ms', 2, false],
   ['get.p99_ms', 'GET p99 ms', 2, false],
   ['list10k.p50_ms', 'LIST of 10k ConfigMaps p50 ms', 1, false],

@@ -55,17 +55,40 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
   });
 }
 
-/** Decodes a JSON or YAML body into a plain value; `what` names it in errors. */
+/** A body that starts like a JSON object: try the JSON parser on it first. */
+export function looksLikeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
+    return c === 123; // {
+  }
+  return false;
+}
+
+/** Decodes a JSON or YAML body into a plain value. */
 export function decodeBody(body: Buffer, contentType: string): unknown {
-  if (isProtobufContentType(contentType)) return decodeKubernetesProtobuf(body).object;
+  return decodeDocument(body, contentType).value;
+}
+
+/** Decodes a body; `json` says whether it was read as JSON (YAML bodies that are JSON count). */
+export function decodeDocument(body: Buffer, contentType: string): { value: unknown; json: boolean; text: string } {
+  if (isProtobufContentType(contentType)) return { value: decodeKubernetesProtobuf(body).object, json: false, text: '' };
   if (/cbor/i.test(contentType)) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   const isYaml = /yaml/i.test(contentType);
   try {
-    if (!isYaml) return JSON.parse(text);
+    if (!isYaml) return { value: JSON.parse(text), json: true, text };
+    // JSON is YAML, and what kubectl and helm send as YAML bodies: the JSON parser is ~20× faster.
+    if (looksLikeJson(text)) {
+      try {
+        return { value: JSON.parse(text), json: true, text };
+      } catch {
+        // a YAML flow mapping such as {a: 1}
+      }
+    }
     // Duplicate keys are fieldValidation's business (duplicateYamlKeys): the last one wins here.
-    return parseYaml(text, { uniqueKeys: false, strict: true });
+    return { value: parseYaml(text, { uniqueKeys: false, strict: true }), json: false, text };
   } catch (err) {
     throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf: ${(err as Error).message.split('\n')[0]}`);
   }

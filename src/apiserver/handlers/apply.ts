@@ -3,10 +3,10 @@
 // guaranteed update so a concurrent write retries it against the newer object.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { applyObject } from '../../api/apply/manager.ts';
-import { duplicateYamlKeys } from '../../api/fields.ts';
+import { duplicateKeysOf, duplicateYamlKeys } from '../../api/fields.ts';
 import { apiVersionOf, isPlainObject, meta, nowRfc3339, type KubeObject } from '../../api/object.ts';
 import { badRequest, notFound, StatusError } from '../../api/status.ts';
-import { decodeBody, type Negotiated } from '../http.ts';
+import { decodeDocument, type Negotiated } from '../http.ts';
 import type { Registries, Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { respondObject, withTypeMeta } from './read.ts';
@@ -29,8 +29,10 @@ export async function handleApply(regs: Registries, reg: Registry, ri: RequestIn
   if (manager.length > 128) throw new StatusError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "${manager}": must be no more than 128 characters`);
   const force = forceOf(q);
   if (ri.subresource && ri.subresource !== 'status') throw new StatusError(415, 'UnsupportedMediaType', `apply patches are not supported on the ${ri.subresource} subresource`);
-  const config = decodeBody(body, APPLY_PATCH);
+  const doc = decodeDocument(body, APPLY_PATCH);
+  const config = doc.value;
   if (!isPlainObject(config)) throw badRequest('the apply configuration must be a YAML or JSON object');
+  const duplicates = () => (doc.json ? duplicateKeysOf(doc.text, config) : duplicateYamlKeys(doc.text));
   const applied = config as KubeObject;
   const apiVersion = apiVersionOf(reg.info.group, reg.info.version);
   checkNamespace(reg, ri, applied);
@@ -44,9 +46,9 @@ export async function handleApply(regs: Registries, reg: Registry, ri: RequestIn
   if (mode !== 'Strict') {
     const kind = String(applied.kind ?? '');
     const version = String(applied.apiVersion ?? '');
-    if (kind === reg.info.kind && version === apiVersion) checkFields(applied, reg.info.definition, mode === 'Warn' ? duplicateYamlKeys(body.toString('utf8')) : [], q, res, kind, version);
+    if (kind === reg.info.kind && version === apiVersion) checkFields(applied, reg.info.definition, mode === 'Warn' ? duplicates() : [], q, res, kind, version);
   } else {
-    const dups = duplicateYamlKeys(body.toString('utf8'));
+    const dups = duplicates();
     if (dups.length > 0) throw badRequest(`error decoding the apply configuration: ${dups.map((d) => `duplicate field "${d}"`).join(', ')}`);
   }
   if (!reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace);

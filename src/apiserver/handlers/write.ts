@@ -7,7 +7,7 @@ import { applyMergePatch } from '../../api/patch/merge-patch.ts';
 import { applyStrategicMergePatch, loadDefinitions } from '../../api/patch/strategic.ts';
 import { duplicateKeysOf, duplicateYamlKeys, pruneUnknownFields } from '../../api/fields.ts';
 import type { DeleteOptions } from '../../registry/generic.ts';
-import { decodeBody, readBody, writeJson, type Negotiated } from '../http.ts';
+import { decodeBody, decodeDocument, readBody, writeJson, type Negotiated } from '../http.ts';
 import { objectMatcher, parseListOptions } from '../list-options.ts';
 import type { Registries, Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
@@ -48,11 +48,11 @@ interface Body {
 async function bodyObject(req: IncomingMessage, q: URLSearchParams): Promise<Body> {
   const raw = await readBody(req);
   const contentType = String(req.headers['content-type'] ?? 'application/json');
-  const body = decodeBody(raw, contentType);
+  const doc = decodeDocument(raw, contentType);
+  const body = doc.value;
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON or YAML object');
   const mode = q.get('fieldValidation') || 'Warn';
-  const yaml = /yaml/i.test(contentType);
-  const duplicates = mode === 'Ignore' ? [] : yaml ? duplicateYamlKeys(raw.toString('utf8')) : duplicateKeysOf(raw.toString('utf8'), body);
+  const duplicates = mode === 'Ignore' || doc.text === '' ? [] : doc.json ? duplicateKeysOf(doc.text, body) : duplicateYamlKeys(doc.text);
   return { obj: body as KubeObject, duplicates };
 }
 
