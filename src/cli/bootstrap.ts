@@ -12,7 +12,7 @@ async function ensure(regs: Registries, resource: string, namespace: string, obj
   const exists = await reg.gs.get(namespace, name).then(() => true, () => false);
   if (exists) return;
   try {
-    await reg.gs.create(namespace, obj);
+    await reg.gs.create(namespace, obj, { fieldManager: 'kube-apiserver' });
   } catch (err) {
     if (!(err instanceof StatusError && err.code === 409)) throw err;
   }
