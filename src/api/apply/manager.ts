@@ -15,7 +15,7 @@ import {
   type ManagedFieldsEntry,
 } from './managed.ts';
 import { zeroObject } from './merge.ts';
-import { loadApplySchema, type ApplySchema } from './schema.ts';
+import { loadApplySchema, type ApplySchema, type TypeRef } from './schema.ts';
 import { toFieldSet, Walker } from './typed.ts';
 import { ApplyConflicts, recordApply, recordUpdate, type Scope, type Writer } from './updater.ts';
 
@@ -88,8 +88,18 @@ const writer = (opts: WriteOptions, operation: Writer['operation']): Writer => (
   ...(opts.subresource ? { subresource: opts.subresource } : {}),
 });
 
+/** Go's zero value of each root type, built once per schema (comparisons only read it). */
+const zeroes = new WeakMap<ApplySchema, Map<TypeRef, unknown>>();
+
 /** The live object for a comparison: the stored one, or Go's zero value of the kind on create. */
-const baseline = (scope: Scope, prev: KubeObject | undefined): unknown => prev ?? zeroObject(scope.walker, scope.root);
+const baseline = (scope: Scope, prev: KubeObject | undefined): unknown => {
+  if (prev) return prev;
+  let bySchema = zeroes.get(scope.walker.schema);
+  if (!bySchema) zeroes.set(scope.walker.schema, (bySchema = new Map()));
+  let zero = bySchema.get(scope.root);
+  if (zero === undefined) bySchema.set(scope.root, (zero = zeroObject(scope.walker, scope.root)));
+  return zero;
+};
 
 /**
  * managedFields for a create, update or non-apply patch: the writer becomes the owner of every
