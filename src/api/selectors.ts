@@ -141,3 +141,28 @@ export function matchesFields(sel: FieldSelector, fields: Record<string, string>
   }
   return true;
 }
+
+/** A metav1.LabelSelector object (matchLabels, matchExpressions). */
+export interface LabelSelectorObject {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+/**
+ * The requirements of a metav1.LabelSelector. An empty selector matches everything; `null` or
+ * undefined matches nothing (as upstream's LabelSelectorAsSelector with a nil selector).
+ */
+export function fromLabelSelectorObject(sel: LabelSelectorObject | null | undefined): LabelSelector | undefined {
+  if (!sel) return undefined;
+  const out: LabelSelector = [];
+  for (const [key, value] of Object.entries(sel.matchLabels ?? {})) out.push({ key, op: '=', value });
+  for (const e of sel.matchExpressions ?? []) {
+    const values = e.values ?? [];
+    if (e.operator === 'In') out.push({ key: e.key, op: 'in', values });
+    else if (e.operator === 'NotIn') out.push({ key: e.key, op: 'notin', values });
+    else if (e.operator === 'Exists') out.push({ key: e.key, op: 'exists' });
+    else if (e.operator === 'DoesNotExist') out.push({ key: e.key, op: '!' });
+    else throw badRequest(`"${e.operator}" is not a valid label selector operator`);
+  }
+  return out;
+}

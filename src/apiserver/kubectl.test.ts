@@ -414,6 +414,42 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(noauto.spec.containers[0].volumeMounts).toBeUndefined();
     });
 
+    it('pods/binding assigns a pod to a node once (PodScheduled True), a second binding is a 409', async () => {
+      await ok(['create', '-f', file('tobind.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: tobind\nspec:\n  containers:\n  - name: main\n    image: busybox\n')]);
+      const bind = (node: string) => rawRequest(creds, '/api/v1/namespaces/default/pods/tobind/binding', { method: 'POST', body: JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'tobind' }, target: { apiVersion: 'v1', kind: 'Node', name: node } }) });
+      const r = await bind('node-1');
+      expect(r.status).toBe(201);
+      expect(r.json).toMatchObject({ kind: 'Status', status: 'Success', code: 201 });
+      const pod = JSON.parse(await ok(['get', 'pod', 'tobind', '-o', 'json'])) as { spec: { nodeName: string }; status: { conditions: Array<{ type: string; status: string }> } };
+      expect(pod.spec.nodeName).toBe('node-1');
+      expect(pod.status.conditions).toContainEqual(expect.objectContaining({ type: 'PodScheduled', status: 'True' }));
+      const again = await bind('node-2');
+      expect(again.status).toBe(409);
+      expect((again.json as { message: string }).message).toContain('pod tobind is already assigned to node "node-1"');
+      const bad = await rawRequest(creds, '/api/v1/namespaces/default/pods/tobind/binding', { method: 'POST', body: JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'tobind' }, target: {} }) });
+      expect(bad.status).toBe(422);
+    });
+
+    it('pods/eviction deletes a pod, unless a PodDisruptionBudget allows no disruption (429)', async () => {
+      const podYaml = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    app: guarded\nspec:\n  nodeName: node-1\n  terminationGracePeriodSeconds: 0\n  containers:\n  - name: main\n    image: busybox\n`;
+      await ok(['create', '-f', file('ev1.yaml', podYaml('ev1'))]);
+      await ok(['patch', 'pod', 'ev1', '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Running"}}']);
+      await ok(['create', '-f', file('pdb.yaml', 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: guard\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: guarded\n')]);
+      await ok(['patch', 'pdb', 'guard', '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1,"disruptionsAllowed":0,"currentHealthy":1,"desiredHealthy":1,"expectedPods":1}}']);
+      const evict = () => rawRequest(creds, '/api/v1/namespaces/default/pods/ev1/eviction', { method: 'POST', body: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'ev1', namespace: 'default' } }) });
+      const refused = await evict();
+      expect(refused.status).toBe(429);
+      expect(refused.json).toMatchObject({ reason: 'TooManyRequests', message: "Cannot evict pod as it would violate the pod's disruption budget.", details: { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget guard needs 1 healthy pods and has 1 currently' }] } });
+      await ok(['get', 'pod', 'ev1']);
+      await ok(['patch', 'pdb', 'guard', '--subresource=status', '--type=merge', '-p', '{"status":{"disruptionsAllowed":1,"currentHealthy":2}}']);
+      const done = await evict();
+      expect(done.status).toBe(201);
+      expect(await fails(['get', 'pod', 'ev1'])).toContain('NotFound');
+      const pdb = JSON.parse(await ok(['get', 'pdb', 'guard', '-o', 'json'])) as { status: { disruptionsAllowed: number; disruptedPods: Record<string, string> } };
+      expect(pdb.status.disruptionsAllowed).toBe(0);
+      expect(Object.keys(pdb.status.disruptedPods)).toEqual(['ev1']);
+    });
+
     it('deleting an unscheduled pod removes it at once', async () => {
       await ok(['create', '-f', file('gone.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gone\nspec:\n  containers:\n  - name: main\n    image: busybox\n')]);
       expect(await ok(['delete', 'pod', 'gone'])).toBe('pod "gone" deleted\n');

@@ -17,9 +17,10 @@ import { handleCreate, handleDelete, handleDeleteCollection, handlePatch, handle
 import { OpenApiDocs } from './openapi.ts';
 import { handleReview, isReview } from './handlers/reviews.ts';
 import { handleLog } from './handlers/log.ts';
+import { handleBinding, handleEviction } from './handlers/pod-subresources.ts';
 
 /** Subresources served today; the rest (exec, attach, portforward, proxy, binding, eviction, token...) come with later work. */
-const IMPLEMENTED_SUBRESOURCES = new Set(['status', 'scale', 'log', 'finalize']);
+const IMPLEMENTED_SUBRESOURCES = new Set(['status', 'scale', 'log', 'finalize', 'binding', 'eviction']);
 
 export interface ApiServerOptions {
   store: Store;
@@ -136,6 +137,12 @@ export class ApiServer {
     }
     const neg = negotiate(req);
     if (ri.subresource === 'log') return handleLog(reg, ri, q, res);
+    if (ri.subresource === 'binding' || (ri.resource === 'bindings' && ri.verb === 'create')) {
+      const pods = this.registries.get('', 'v1', 'pods');
+      if (!pods) throw notFound({ group: '', resource: 'pods' }, ri.name);
+      return handleBinding(pods, ri, q, req, res);
+    }
+    if (ri.subresource === 'eviction') return handleEviction(this.registries, reg, ri, q, req, res);
     switch (ri.verb) {
       case 'get':
         return handleGet(reg, ri, q, neg, res);

@@ -34,6 +34,12 @@ export interface DeleteResult {
   deleted: boolean;
 }
 
+/**
+ * The `subresource` of a write the server makes itself (pods/binding): the mutation is taken as
+ * it is, spec and status alike, without the kind's update rules.
+ */
+export const SERVER_CHANGE = 'binding';
+
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const MAX_RETRIES = 16;
 
@@ -128,10 +134,12 @@ export class GenericStore {
     for (const k of ['finalizers', 'ownerReferences', 'managedFields'] as const) if (Array.isArray(m[k]) && (m[k] as unknown[]).length === 0) delete m[k];
   }
 
-  private validateAll(obj: KubeObject, old?: KubeObject): void {
+  private validateAll(obj: KubeObject, old?: KubeObject, subresource = ''): void {
     this.normalizeMeta(obj);
     const m = meta(obj);
-    const errs = [...validateObjectMeta(m, { namespaced: this.info.namespaced, nameRule: this.strategy.nameRule }), ...(old ? this.strategy.validateUpdate(obj, old) : this.strategy.validate(obj))];
+    // A binding is the server's own change (spec.nodeName, PodScheduled): no update rules apply.
+    const kindErrs = subresource === SERVER_CHANGE ? [] : old ? this.strategy.validateUpdate(obj, old) : this.strategy.validate(obj);
+    const errs = [...validateObjectMeta(m, { namespaced: this.info.namespaced, nameRule: this.strategy.nameRule }), ...kindErrs];
     if (errs.length > 0) throw invalid(this.info.kind, this.info.group, m.name ?? m.generateName ?? '', errs);
   }
 
@@ -206,7 +214,7 @@ export class GenericStore {
         if (applied) meta(next).managedFields = applied;
         else delete meta(next).managedFields;
       } else this.recordManagers(next, cur.obj, opts);
-      this.validateAll(next, cur.obj);
+      this.validateAll(next, cur.obj, opts.subresource);
       nm.resourceVersion = om.resourceVersion;
       if (deepEqual(next, cur.obj)) return { object: cur.obj, created: false };
       if (opts.dryRun) return { object: next, created: false };
@@ -247,6 +255,7 @@ export class GenericStore {
     else delete nm.deletionTimestamp;
     if (om.deletionGracePeriodSeconds !== undefined) nm.deletionGracePeriodSeconds = om.deletionGracePeriodSeconds;
     else delete nm.deletionGracePeriodSeconds;
+    if (subresource === SERVER_CHANGE) return;
     if (subresource === 'finalize') {
       // Through finalize only spec.finalizers changes.
       const finalizers = (next.spec as { finalizers?: unknown } | undefined)?.finalizers;

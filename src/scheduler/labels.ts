@@ -1,0 +1,112 @@
+// Label selectors (metav1.LabelSelector) and node selectors (v1.NodeSelector), compiled once
+// per pod. Label matching is src/api/selectors.ts's; node selector requirements add Gt/Lt
+// (integer comparison) and matchFields on metadata.name.
+import { matchesLabels, type Requirement } from '../api/selectors.ts';
+import type { LabelSelector, Labels, Node, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm } from './types.ts';
+
+/** A compiled label selector. `reqs === null` matches nothing (a nil selector). */
+export class LabelMatcher {
+  readonly reqs: Requirement[] | null;
+
+  constructor(reqs: Requirement[] | null) {
+    this.reqs = reqs;
+  }
+
+  /** True for `{}`: matches every object. */
+  get everything(): boolean {
+    return this.reqs !== null && this.reqs.length === 0;
+  }
+
+  matches(labels: Labels | undefined): boolean {
+    return this.reqs !== null && matchesLabels(this.reqs, labels);
+  }
+
+  /** The selector ANDed with `key=value` for each entry (nothing stays nothing). */
+  withLabels(extra: Labels): LabelMatcher {
+    if (this.reqs === null) return this;
+    const add: Requirement[] = Object.entries(extra).map(([key, value]) => ({ key, op: '=', value }));
+    return add.length === 0 ? this : new LabelMatcher([...this.reqs, ...add]);
+  }
+}
+
+export const NOTHING = new LabelMatcher(null);
+export const EVERYTHING = new LabelMatcher([]);
+
+/**
+ * metav1.LabelSelectorAsSelector: nil → nothing, {} → everything. A selector with an unknown
+ * operator is an error upstream; here it matches nothing.
+ */
+export function compileLabelSelector(sel: LabelSelector | null | undefined): LabelMatcher {
+  if (sel === null || sel === undefined) return NOTHING;
+  const reqs: Requirement[] = [];
+  for (const [key, value] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: '=', value });
+  for (const e of sel.matchExpressions ?? []) {
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        reqs.push({ key: e.key, op: 'in', values });
+        break;
+      case 'NotIn':
+        reqs.push({ key: e.key, op: 'notin', values });
+        break;
+      case 'Exists':
+        reqs.push({ key: e.key, op: 'exists' });
+        break;
+      case 'DoesNotExist':
+        reqs.push({ key: e.key, op: '!' });
+        break;
+      default:
+        return NOTHING;
+    }
+  }
+  return reqs.length === 0 ? EVERYTHING : new LabelMatcher(reqs);
+}
+
+const INT_RE = /^[+-]?[0-9]+$/;
+
+function matchRequirement(r: NodeSelectorRequirement, value: string | undefined): boolean {
+  const values = r.values ?? [];
+  switch (r.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      if (value === undefined || values.length !== 1 || !INT_RE.test(value) || !INT_RE.test(values[0])) return false;
+      const have = BigInt(value);
+      const want = BigInt(values[0]);
+      return r.operator === 'Gt' ? have > want : have < want;
+    }
+    default:
+      return false;
+  }
+}
+
+/** One NodeSelectorTerm: all expressions and fields must match; an empty term matches nothing. */
+export function matchNodeSelectorTerm(term: NodeSelectorTerm, node: Node): boolean {
+  const exprs = term.matchExpressions ?? [];
+  const fields = term.matchFields ?? [];
+  if (exprs.length === 0 && fields.length === 0) return false;
+  const labels = node.metadata.labels;
+  for (const r of exprs) {
+    const v = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key) ? labels[r.key] : undefined;
+    if (!matchRequirement(r, v)) return false;
+  }
+  for (const r of fields) {
+    // Only metadata.name is a supported node field, with In/NotIn.
+    if (r.key !== 'metadata.name' || (r.operator !== 'In' && r.operator !== 'NotIn')) return false;
+    if (!matchRequirement(r, node.metadata.name ?? '')) return false;
+  }
+  return true;
+}
+
+/** A NodeSelector: the terms are ORed. */
+export function matchNodeSelector(sel: NodeSelector, node: Node): boolean {
+  for (const t of sel.nodeSelectorTerms ?? []) if (matchNodeSelectorTerm(t, node)) return true;
+  return false;
+}

@@ -1,0 +1,186 @@
+// The plain JSON v1 shapes the scheduler reads, as the API returns them. Only the fields the
+// scheduling core looks at are typed; everything else passes through untouched.
+
+export type Labels = Record<string, string>;
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Labels;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: string; // In | NotIn | Exists | DoesNotExist
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Labels;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: string; // In | NotIn | Exists | DoesNotExist | Gt | Lt
+  values?: string[];
+}
+
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[] | null;
+  matchFields?: NodeSelectorRequirement[] | null;
+}
+
+export interface NodeSelector {
+  nodeSelectorTerms?: NodeSelectorTerm[] | null;
+}
+
+export interface PreferredSchedulingTerm {
+  weight: number;
+  preference: NodeSelectorTerm;
+}
+
+export interface PodAffinityTerm {
+  labelSelector?: LabelSelector | null;
+  namespaces?: string[] | null;
+  namespaceSelector?: LabelSelector | null;
+  topologyKey: string;
+  matchLabelKeys?: string[] | null;
+  mismatchLabelKeys?: string[] | null;
+}
+
+export interface WeightedPodAffinityTerm {
+  weight: number;
+  podAffinityTerm: PodAffinityTerm;
+}
+
+export interface PodAffinityRules {
+  requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[] | null;
+  preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[] | null;
+}
+
+export interface Affinity {
+  nodeAffinity?: {
+    requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector | null;
+    preferredDuringSchedulingIgnoredDuringExecution?: PreferredSchedulingTerm[] | null;
+  } | null;
+  podAffinity?: PodAffinityRules | null;
+  podAntiAffinity?: PodAffinityRules | null;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: string; // NoSchedule | PreferNoSchedule | NoExecute
+  timeAdded?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: string; // Equal (default) | Exists
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: string; // DoNotSchedule | ScheduleAnyway
+  labelSelector?: LabelSelector | null;
+  minDomains?: number | null;
+  nodeAffinityPolicy?: string | null; // Honor (default) | Ignore
+  nodeTaintsPolicy?: string | null; // Honor | Ignore (default)
+  matchLabelKeys?: string[] | null;
+}
+
+export type ResourceList = Record<string, string | number>;
+
+export interface ContainerPort {
+  containerPort: number;
+  hostPort?: number;
+  hostIP?: string;
+  protocol?: string;
+  name?: string;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  resources?: { requests?: ResourceList | null; limits?: ResourceList | null } | null;
+  ports?: ContainerPort[] | null;
+  restartPolicy?: string; // "Always" marks a sidecar (restartable init container)
+}
+
+export interface PodSpec {
+  nodeName?: string;
+  nodeSelector?: Labels | null;
+  affinity?: Affinity | null;
+  tolerations?: Toleration[] | null;
+  containers?: Container[];
+  initContainers?: Container[] | null;
+  overhead?: ResourceList | null;
+  priority?: number | null;
+  priorityClassName?: string;
+  preemptionPolicy?: string | null; // PreemptLowerPriority (default) | Never
+  topologySpreadConstraints?: TopologySpreadConstraint[] | null;
+  schedulerName?: string;
+  hostNetwork?: boolean;
+}
+
+export interface PodCondition {
+  type: string;
+  status: string;
+  reason?: string;
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  status?: {
+    phase?: string;
+    startTime?: string;
+    nominatedNodeName?: string;
+    conditions?: PodCondition[];
+  };
+}
+
+export interface ContainerImage {
+  names?: string[] | null;
+  sizeBytes?: number;
+}
+
+export interface Node {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: { unschedulable?: boolean; taints?: Taint[] | null };
+  status?: {
+    allocatable?: ResourceList;
+    capacity?: ResourceList;
+    images?: ContainerImage[] | null;
+  };
+}
+
+export interface Namespace {
+  metadata: ObjectMeta;
+}
+
+export interface PriorityClass {
+  metadata: ObjectMeta;
+  value: number;
+  globalDefault?: boolean;
+  preemptionPolicy?: string;
+}
+
+export interface PodDisruptionBudget {
+  metadata: ObjectMeta;
+  spec?: { selector?: LabelSelector | null };
+  status?: { disruptionsAllowed?: number; disruptedPods?: Record<string, string> | null };
+}
