@@ -18,17 +18,44 @@ function servicePorts(spec: Any): string {
   return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
 }
 
+/** READY, STATUS and RESTARTS of a pod, by upstream's printPod rules. */
 function podReady(o: Any): [string, string, number] {
   const statuses = list(o.status?.containerStatuses);
   const total = list(o.spec?.containers).length;
-  const ready = statuses.filter((s) => s.ready).length;
-  const restarts = statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
-  let reason = o.status?.reason ?? o.status?.phase ?? '';
-  for (const s of statuses) {
-    if (s.state?.waiting?.reason) reason = s.state.waiting.reason;
-    else if (s.state?.terminated?.reason && reason === 'Running') reason = s.state.terminated.reason;
+  let reason: string = o.status?.reason || o.status?.phase || '';
+  let restarts = 0;
+  let ready = 0;
+  let initializing = false;
+  const inits = list(o.status?.initContainerStatuses);
+  const initCount = list(o.spec?.initContainers).length;
+  inits.forEach((s, i) => {
+    restarts += s.restartCount ?? 0;
+    if (initializing) return;
+    const t = s.state?.terminated;
+    if (t && t.exitCode === 0) return;
+    if (s.started && list(o.spec?.initContainers)[i]?.restartPolicy === 'Always') return; // a running sidecar
+    initializing = true;
+    if (t) reason = t.reason ? `Init:${t.reason}` : `Init:ExitCode:${t.exitCode}`;
+    else if (s.state?.waiting?.reason && s.state.waiting.reason !== 'PodInitializing') reason = `Init:${s.state.waiting.reason}`;
+    else reason = `Init:${i}/${initCount}`;
+  });
+  if (!initializing) {
+    restarts = 0;
+    let hasRunning = false;
+    for (let i = statuses.length - 1; i >= 0; i--) {
+      const s = statuses[i];
+      restarts += s.restartCount ?? 0;
+      if (s.state?.waiting?.reason) reason = s.state.waiting.reason;
+      else if (s.state?.terminated?.reason) reason = s.state.terminated.reason;
+      else if (s.state?.terminated) reason = s.state.terminated.signal ? `Signal:${s.state.terminated.signal}` : `ExitCode:${s.state.terminated.exitCode}`;
+      else if (s.ready && s.state?.running) {
+        hasRunning = true;
+        ready++;
+      }
+    }
+    if (reason === 'Completed' && hasRunning) reason = list(o.status?.conditions).some((c) => c.type === 'Ready' && c.status === 'True') ? 'Running' : 'NotReady';
   }
-  if (o.metadata?.deletionTimestamp) reason = 'Terminating';
+  if (o.metadata?.deletionTimestamp) reason = o.status?.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
   return [`${ready}/${total}`, reason, restarts];
 }
 

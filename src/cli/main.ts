@@ -16,6 +16,11 @@ program
   .addOption(new Option('--datastore <kind>', 'storage backend').choices(['embedded', 'etcd']).default('embedded'))
   .option('--etcd-servers <urls>', 'comma-separated etcd client URLs (with --datastore etcd)', '')
   .option('--tls-san <name>', 'extra name or IP for the serving certificate (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--simulate-nodes <n>', 'register N simulated nodes whose pods run by rule, not in containers (see src/agent/README.md)', (v) => Number(v), 0)
+  .option('--simulated-node-cpu <cpu>', 'CPU capacity of each simulated node', '8')
+  .option('--simulated-node-memory <memory>', 'memory capacity of each simulated node', '32Gi')
+  .option('--simulated-node-pods <n>', 'pod capacity of each simulated node', '110')
+  .option('--simulated-node-label <k=v>', 'label of every simulated node (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .action(async (opts) => {
     await runServer(opts);
   });

@@ -8,6 +8,8 @@ import { EmbeddedStore } from '../store/embedded/index.ts';
 import { EtcdStore } from '../store/etcd/index.ts';
 import type { Store } from '../store/types.ts';
 import { bootstrap } from './bootstrap.ts';
+import { KubeClient } from '../client/kube-client.ts';
+import { SimulatedNodes } from '../agent/simulated/cluster.ts';
 
 export interface ServerFlags {
   dataDir: string;
@@ -17,6 +19,11 @@ export interface ServerFlags {
   datastore: 'embedded' | 'etcd';
   etcdServers: string;
   tlsSan: string[];
+  simulateNodes?: number;
+  simulatedNodeCpu?: string;
+  simulatedNodeMemory?: string;
+  simulatedNodePods?: string;
+  simulatedNodeLabel?: string[];
 }
 
 function log(msg: string): void {
@@ -43,8 +50,17 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
+  let nodes: SimulatedNodes | undefined;
+  if (flags.simulateNodes && flags.simulateNodes > 0) {
+    const client = KubeClient.inProcess(server, { name: 'system:node:simulated', groups: ['system:nodes', 'system:authenticated'] });
+    const labels = Object.fromEntries((flags.simulatedNodeLabel ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
+    nodes = new SimulatedNodes(client, { count: flags.simulateNodes, cpu: flags.simulatedNodeCpu, memory: flags.simulatedNodeMemory, pods: flags.simulatedNodePods, labels, log });
+    await nodes.start();
+    log(`${flags.simulateNodes} simulated nodes registered`);
+  }
   log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
   const shutdown = async () => {
+    await nodes?.stop();
     await server.stop();
     await store.close();
     process.exit(0);
