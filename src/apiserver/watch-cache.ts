@@ -144,6 +144,9 @@ export class WatchCache {
         reject(new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${this.revision}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 }));
       }, timeoutMs);
       this.waiters.push(waiter);
+      // The revision may be another resource's: only a progress notification can say this
+      // resource has seen everything up to it.
+      this.storeWatch?.requestProgress();
     });
   }
 

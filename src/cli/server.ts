@@ -10,6 +10,13 @@ import type { Store } from '../store/types.ts';
 import { bootstrap } from './bootstrap.ts';
 import { KubeClient } from '../client/kube-client.ts';
 import { SimulatedNodes } from '../agent/simulated/cluster.ts';
+import { ControllerManager } from '../controllers/manager.ts';
+import { allControllers } from '../controllers/index.ts';
+import { stderrLogger } from '../controllers/framework/log.ts';
+import { LeaderElector } from '../controllers/framework/leader-election.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 
 export interface ServerFlags {
   dataDir: string;
@@ -50,6 +57,9 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
+  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }), controllers: allControllers, logger: stderrLogger('controller-manager') });
+  await controllers.start();
+  const scheduler = await startScheduler(server);
   let nodes: SimulatedNodes | undefined;
   if (flags.simulateNodes && flags.simulateNodes > 0) {
     const client = KubeClient.inProcess(server, { name: 'system:node:simulated', groups: ['system:nodes', 'system:authenticated'] });
@@ -61,6 +71,8 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
   const shutdown = async () => {
     await nodes?.stop();
+    await controllers.stop();
+    await scheduler.stop();
     await server.stop();
     await store.close();
     process.exit(0);
@@ -68,4 +80,34 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
   return server;
+}
+
+/** The scheduler, run while this server holds the `kube-scheduler` Lease. */
+async function startScheduler(server: ApiServer): Promise<{ stop(): Promise<void> }> {
+  const client = KubeClient.inProcess(server, { name: 'system:kube-scheduler', groups: ['system:authenticated'] });
+  let scheduler: Scheduler | undefined;
+  const elector = new LeaderElector({
+    client,
+    name: 'kube-scheduler',
+    namespace: 'kube-system',
+    identity: `${hostname()}_${randomUUID()}`,
+    logger: stderrLogger('scheduler'),
+    callbacks: {
+      onStartedLeading: async () => {
+        scheduler = new Scheduler(client);
+        await scheduler.start();
+      },
+      onStoppedLeading: () => {
+        void scheduler?.stop();
+        scheduler = undefined;
+      },
+    },
+  });
+  void elector.run();
+  return {
+    stop: async () => {
+      await elector.stop();
+      await scheduler?.stop();
+    },
+  };
 }

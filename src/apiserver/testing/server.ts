@@ -31,6 +31,10 @@ export interface KubectlOptions {
 export interface StartOptions {
   datastore?: 'embedded' | 'etcd';
   etcdEndpoint?: string;
+  /** Register this many simulated nodes (`--simulate-nodes`). */
+  simulateNodes?: number;
+  /** More `k8ts server` flags. */
+  extraArgs?: string[];
 }
 
 export interface TestServer {
@@ -99,6 +103,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     if (!opts.etcdEndpoint) throw new Error('startServer: datastore etcd needs etcdEndpoint');
     args.push('--datastore', 'etcd', '--etcd-servers', opts.etcdEndpoint);
   }
+  if (opts.simulateNodes) args.push('--simulate-nodes', String(opts.simulateNodes));
+  args.push(...(opts.extraArgs ?? []));
   const child = spawn(nodeBinary(), args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let log = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { missedActivations, parseSchedule, ScheduleError } from './schedule.ts';
+import { missedActivations, parseSchedule, ScheduleError } from './cron-schedule.ts';
 
 const at = (s: string) => new Date(s);
 const iso = (d: Date | undefined) => d?.toISOString();
