@@ -6,6 +6,7 @@ import { printTable, type Row } from './table.ts';
 const suites: Record<string, () => Promise<{ rows: Row[]; figures: Record<string, number> }>> = {
   store: async () => (await import('./store.ts')).run(),
   api: async () => (await import('./api.ts')).run(),
+  scheduler: async () => (await import('./scheduler.ts')).run(),
 };
 
 const args = process.argv.slice(2);

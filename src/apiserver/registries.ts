@@ -31,6 +31,11 @@ export class Registries {
         cache = new WatchCache(store, gs);
         this.caches.set(gs.prefix, cache);
       }
+      const c = cache;
+      gs.cachedLookup = (namespace, name) => {
+        const e = c.get(namespace, name);
+        return e ? { obj: e.obj, modRevision: e.rv } : undefined;
+      };
       this.byPath.set(`${info.group}/${info.version}/${info.resource}`, { info, gs, cache, store });
     }
   }

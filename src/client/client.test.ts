@@ -186,7 +186,7 @@ describe.each(Object.keys(targets))('KubeClient over %s', (which) => {
 
   it('watches with bookmarks (streaming list: initial events, then the initial-events-end bookmark)', async () => {
     await c.create(Resources.configmaps, ns, cm('bm', {}, { bm: '1' }));
-    const w = await c.watch(Resources.configmaps, ns, { labelSelector: 'bm=1', sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '', allowWatchBookmarks: true });
+    const w = await c.watch(Resources.configmaps, ns, { labelSelector: 'bm=1', sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '0', allowWatchBookmarks: true });
     const it = w[Symbol.asyncIterator]();
     const evs = await take(it, 2);
     expect(evs[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'bm' } } });

@@ -2,7 +2,7 @@
 // every byte, keep-alive reuse, the pool limit, timeouts and connection failures.
 import { duplexPair, type Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionError, HttpClient, TimeoutError, type HttpStream, type Transport } from './http.ts';
+import { AbortedError, ConnectionError, HttpClient, TimeoutError, type HttpStream, type Transport } from './http.ts';
 
 /** A transport whose server ends are handed to `serve`; every socket is destroyed after each test. */
 const open: Duplex[] = [];
@@ -218,6 +218,19 @@ describe('HttpClient', () => {
     const c = new HttpClient(t);
     const r = await c.stream({ method: 'GET', path: '/watch' }, { data: () => undefined, end: () => undefined });
     expect('body' in r && r.status === 410 && r.body.toString()).toBe('gone');
+    c.close();
+  });
+
+  it('aborts a request and a stream that is still waiting for its head', async () => {
+    const t = scripted(() => undefined); // never answers
+    const c = new HttpClient(t, { timeoutMs: 0 });
+    const ac = new AbortController();
+    const req = c.request({ method: 'GET', path: '/', signal: ac.signal });
+    const st = c.stream({ method: 'GET', path: '/watch', signal: ac.signal }, { data: () => undefined, end: () => undefined });
+    setTimeout(() => ac.abort(), 20);
+    await expect(req).rejects.toBeInstanceOf(AbortedError);
+    await expect(st).rejects.toBeInstanceOf(AbortedError);
+    await expect(c.request({ method: 'GET', path: '/', signal: ac.signal })).rejects.toBeInstanceOf(AbortedError);
     c.close();
   });
 });

@@ -25,6 +25,8 @@ export interface HttpRequest {
   body?: Buffer | string;
   /** Overrides the client's timeout (ms; 0 = none). For a stream, the time to the response head. */
   timeoutMs?: number;
+  /** Aborting drops the connection and fails the request with AbortedError (a stream: closes it). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -47,6 +49,14 @@ export class TimeoutError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TimeoutError';
+  }
+}
+
+/** The request's AbortSignal fired. */
+export class AbortedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AbortedError';
   }
 }
 
@@ -388,6 +398,7 @@ export class HttpClient {
 
   /** One request; resolves with the complete response whatever its status. */
   async request(req: HttpRequest): Promise<HttpResponse> {
+    if (req.signal?.aborted) throw new AbortedError(`${req.method} ${req.path}: aborted`);
     const data = this.encode(req);
     const idempotent = req.method === 'GET' || req.method === 'HEAD';
     for (let attempt = 0; ; attempt++) {
@@ -416,6 +427,12 @@ export class HttpClient {
               c.destroy(new TimeoutError(`${req.method} ${req.path}: no response within ${timeoutMs} ms`));
             }, timeoutMs)
           : undefined;
+      const onAbort = () => c.destroy(new AbortedError(`${req.method} ${req.path}: aborted`));
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => {
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+      };
       c.send(
         data,
         {
@@ -428,12 +445,12 @@ export class HttpClient {
             size += chunk.length;
           },
           end: () => {
-            clearTimeout(timer);
+            cleanup();
             this.release(c);
             resolve({ status, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });
           },
           error: (err) => {
-            clearTimeout(timer);
+            cleanup();
             this.release(c);
             reject(err);
           },
@@ -449,6 +466,7 @@ export class HttpClient {
    */
   stream(req: HttpRequest, handlers: StreamHandlers): Promise<HttpStream | HttpResponse> {
     if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
+    if (req.signal?.aborted) return Promise.reject(new AbortedError(`${req.method} ${req.path}: aborted`));
     const c = this.open();
     this.streams.add(c);
     c.socket.once('close', () => this.streams.delete(c));
@@ -462,10 +480,13 @@ export class HttpClient {
       let headers: Record<string, string> = {};
       const errorBody: Buffer[] = [];
       let ended = false;
+      const onAbort = () => finish(streaming ? undefined : new AbortedError(`${req.method} ${req.path}: aborted`));
+      req.signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (err?: Error) => {
         if (ended) return;
         ended = true;
         clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
         c.destroy();
         if (streaming) handlers.end(err);
         else if (err) reject(err);

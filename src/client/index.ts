@@ -1,5 +1,5 @@
 // The k8ts client library: see README.md.
-export { HttpClient, ConnectionError, TimeoutError, type Transport, type HttpRequest, type HttpResponse, type HttpStream, type HttpClientOptions } from './http.ts';
+export { HttpClient, ConnectionError, TimeoutError, AbortedError, type Transport, type HttpRequest, type HttpResponse, type HttpStream, type HttpClientOptions } from './http.ts';
 export { tlsTransport, inProcessTransport, loadKubeconfig, kubeconfigFromYaml, type TlsOptions, type InProcessConnector, type InProcessUser, type KubeconfigCredentials } from './transport.ts';
 export { Resources, lookupResource, resourceOf, resourcePath, apiVersionOf, type GVR } from './resources.ts';
 export {

@@ -27,6 +27,8 @@ export interface ListOptions {
   resourceVersion?: string;
   resourceVersionMatch?: 'NotOlderThan' | 'Exact';
   timeoutSeconds?: number;
+  /** Aborts the request (not sent to the server). */
+  signal?: AbortSignal;
 }
 
 export interface WatchOptions {
@@ -39,6 +41,8 @@ export interface WatchOptions {
   fieldSelector?: string;
   /** Server-side end of the watch. */
   timeoutSeconds?: number;
+  /** Aborts opening the watch, or stops it once open (not sent to the server). */
+  signal?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -119,11 +123,11 @@ function isStatus(v: unknown): v is Status {
   return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status';
 }
 
-function query(params: Record<string, string | number | boolean | undefined>): string {
+function query(params: Record<string, unknown>): string {
   let q = '';
   for (const k in params) {
     const v = params[k];
-    if (v === undefined || v === '' || v === false) continue;
+    if (v === undefined || v === '' || v === false || typeof v === 'object') continue;
     q += `${q ? '&' : '?'}${k}=${encodeURIComponent(String(v))}`;
   }
   return q;
@@ -268,19 +272,19 @@ export class KubeClient {
   }
 
   /** Any request; a non-2xx answer throws StatusError; the body decoded as JSON. */
-  async request<R = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = body === undefined ? ACCEPT : JSON_HEADERS, timeoutMs?: number): Promise<R> {
-    const res = await this.http.request({ method, path, headers, body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), timeoutMs });
+  async request<R = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = body === undefined ? ACCEPT : JSON_HEADERS, timeoutMs?: number, signal?: AbortSignal): Promise<R> {
+    const res = await this.http.request({ method, path, headers, body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), timeoutMs, signal });
     if (res.status < 200 || res.status >= 300) throw statusErrorOf(res);
     if (res.body.length === 0) return undefined as R;
     return JSON.parse(res.body.toString('utf8')) as R;
   }
 
-  get<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, name: string, opts: { resourceVersion?: string } = {}): Promise<T> {
-    return this.request<T>('GET', resourcePath(gvr, namespace, name) + query({ resourceVersion: opts.resourceVersion }));
+  get<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, name: string, opts: { resourceVersion?: string; signal?: AbortSignal } = {}): Promise<T> {
+    return this.request<T>('GET', resourcePath(gvr, namespace, name) + query({ resourceVersion: opts.resourceVersion }), undefined, ACCEPT, undefined, opts.signal);
   }
 
   list<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, opts: ListOptions = {}): Promise<ObjectList<T>> {
-    return this.request<ObjectList<T>>('GET', resourcePath(gvr, namespace) + query({ ...opts }));
+    return this.request<ObjectList<T>>('GET', resourcePath(gvr, namespace) + query({ ...opts }), undefined, ACCEPT, undefined, opts.signal);
   }
 
   /** Every page of a list (`limit` per page, default 500), at one resourceVersion. */
@@ -302,21 +306,26 @@ export class KubeClient {
   async watch<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, opts: WatchOptions = {}): Promise<Watch<T>> {
     const w = new Watch<T>();
     const path = resourcePath(gvr, namespace) + query({ watch: 'true', ...opts });
-    const res = await this.http.stream({ method: 'GET', path, headers: ACCEPT }, { data: (c) => w.data(c), end: (e) => w.end(e) });
+    const res = await this.http.stream({ method: 'GET', path, headers: ACCEPT, signal: opts.signal }, { data: (c) => w.data(c), end: (e) => w.end(e) });
     if (!('pause' in res)) throw statusErrorOf(res);
     w.attach(res);
+    if (opts.signal) {
+      const stop = () => w.stop();
+      opts.signal.addEventListener('abort', stop, { once: true });
+      void w.done.then(() => opts.signal!.removeEventListener('abort', stop));
+    }
     return w;
   }
 
-  create<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
+  create<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, obj: NoInfer<T>, opts?: WriteOptions): Promise<T> {
     return this.request<T>('POST', resourcePath(gvr, namespace) + writeQuery(opts), obj);
   }
 
-  update<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
+  update<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, obj: NoInfer<T>, opts?: WriteOptions): Promise<T> {
     return this.request<T>('PUT', resourcePath(gvr, namespace, nameOf(obj)) + writeQuery(opts), obj);
   }
 
-  updateStatus<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
+  updateStatus<T extends KubeObject = KubeObject>(gvr: GVR, namespace: string | undefined, obj: NoInfer<T>, opts?: WriteOptions): Promise<T> {
     return this.request<T>('PUT', resourcePath(gvr, namespace, nameOf(obj), 'status') + writeQuery(opts), obj);
   }
 

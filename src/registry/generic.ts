@@ -91,6 +91,13 @@ export class GenericStore {
     this.storageApiVersion = sv ? (sv.group ? `${sv.group}/${sv.version}` : sv.version) : this.apiVersion;
   }
 
+  /**
+   * Where the current version of an object may be found without a storage read (the API
+   * server's watch cache). Updates try it first: the write's compare on modRevision catches a
+   * stale copy, and the retry reads storage.
+   */
+  cachedLookup: ((namespace: string, name: string) => { obj: KubeObject; modRevision: number } | undefined) | undefined;
+
   /** A stored object in this store's version. */
   fromStorage(obj: KubeObject): KubeObject {
     return this.storageApiVersion === this.apiVersion ? obj : convert(obj, this.storageApiVersion, this.apiVersion);
@@ -119,6 +126,15 @@ export class GenericStore {
     const r = await this.store.range(this.key(namespace, name));
     const kv = r.kvs[0];
     return kv ? { obj: this.fromStorage(decodeObject(kv)), kv } : undefined;
+  }
+
+  /** The current object: from the cache on a first attempt when it has it, else from storage. */
+  private async current(namespace: string, name: string, tryCache: boolean): Promise<{ obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined> {
+    const hit = tryCache ? this.cachedLookup?.(namespace, name) : undefined;
+    // The cached object is only read here (updateOnce clones before mutating).
+    if (hit) return { obj: this.storageApiVersion === this.apiVersion ? hit.obj : this.fromStorage(structuredClone(hit.obj)), kv: { modRevision: hit.modRevision }, cached: true };
+    const cur = await this.read(namespace, name);
+    return cur ? { ...cur, cached: false } : undefined;
   }
 
   async get(namespace: string, name: string): Promise<KubeObject> {
@@ -192,47 +208,63 @@ export class GenericStore {
    */
   async guaranteedUpdate(namespace: string, name: string, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const cur = await this.read(namespace, name);
-      const next = mutate(cur ? structuredClone(cur.obj) : undefined);
-      if (!cur) {
-        if (!this.strategy.allowCreateOnUpdate && !opts.apply) throw notFound(this.gr, name);
-        const nm = meta(next);
-        if (nm.resourceVersion) throw notFound(this.gr, name);
-        nm.name = name;
-        return { object: await this.create(namespace, next, opts), created: true };
+      const cur = await this.current(namespace, name, attempt === 0);
+      let r: { object: KubeObject; created: boolean } | 'retry';
+      try {
+        r = await this.updateOnce(namespace, name, cur, mutate, opts);
+      } catch (err) {
+        // Whatever was decided from a cached copy (a refusal included) is re-decided from storage.
+        if (cur?.cached) continue;
+        throw err;
       }
-      const nm = meta(next);
-      const om = meta(cur.obj);
-      if (nm.resourceVersion && nm.resourceVersion !== om.resourceVersion) {
-        throw conflict(this.gr, name, 'the object has been modified; please apply your changes to the latest version and try again');
-      }
-      if (nm.uid && nm.uid !== om.uid) throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${nm.uid}, UID in object meta: ${om.uid}`);
-      if (nm.name && nm.name !== name) throw new StatusError(400, 'BadRequest', `the name of the object (${nm.name}) does not match the name on the URL (${name})`);
-      const applied = opts.apply ? nm.managedFields : undefined;
-      this.prepareUpdate(next, cur.obj, opts.subresource ?? '');
-      if (opts.apply) {
-        if (applied) meta(next).managedFields = applied;
-        else delete meta(next).managedFields;
-      } else this.recordManagers(next, cur.obj, opts);
-      this.validateAll(next, cur.obj, opts.subresource);
-      nm.resourceVersion = om.resourceVersion;
-      if (deepEqual(next, cur.obj)) return { object: cur.obj, created: false };
-      if (opts.dryRun) return { object: next, created: false };
-      const key = this.key(namespace, name);
-      const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
-      // The last finalizer gone from an object being deleted (and not waiting out a grace period) deletes it.
-      const finalize = nm.deletionTimestamp !== undefined && !nm.deletionGracePeriodSeconds && (nm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
-      const r = await this.store.txn({
-        compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
-        success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
-      });
-      if (r.succeeded) {
-        nm.resourceVersion = String(r.header.revision);
-        if (finalize) await this.strategy.release?.(next, this.store);
-        return { object: next, created: false };
-      }
+      if (r !== 'retry') return r;
     }
     throw conflict(this.gr, name, 'the object is being modified too often; please try again');
+  }
+
+  private async updateOnce(namespace: string, name: string, cur: { obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions): Promise<{ object: KubeObject; created: boolean } | 'retry'> {
+    const next = mutate(cur ? structuredClone(cur.obj) : undefined);
+    if (!cur) {
+      if (!this.strategy.allowCreateOnUpdate && !opts.apply) throw notFound(this.gr, name);
+      const nm = meta(next);
+      if (nm.resourceVersion) throw notFound(this.gr, name);
+      nm.name = name;
+      return { object: await this.create(namespace, next, opts), created: true };
+    }
+    const nm = meta(next);
+    const om = meta(cur.obj);
+    if (nm.resourceVersion && nm.resourceVersion !== om.resourceVersion) {
+      if (cur.cached) return 'retry';
+      throw conflict(this.gr, name, 'the object has been modified; please apply your changes to the latest version and try again');
+    }
+    if (nm.uid && nm.uid !== om.uid) throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${nm.uid}, UID in object meta: ${om.uid}`);
+    if (nm.name && nm.name !== name) throw new StatusError(400, 'BadRequest', `the name of the object (${nm.name}) does not match the name on the URL (${name})`);
+    const applied = opts.apply ? nm.managedFields : undefined;
+    this.prepareUpdate(next, cur.obj, opts.subresource ?? '');
+    if (opts.apply) {
+      if (applied) meta(next).managedFields = applied;
+      else delete meta(next).managedFields;
+    } else this.recordManagers(next, cur.obj, opts);
+    this.validateAll(next, cur.obj, opts.subresource);
+    nm.resourceVersion = om.resourceVersion;
+    if (deepEqual(next, cur.obj)) {
+      // Nothing to write, unless the cached copy was behind: only storage can say.
+      if (cur.cached) return 'retry';
+      return { object: cur.obj, created: false };
+    }
+    if (opts.dryRun) return { object: next, created: false };
+    const key = this.key(namespace, name);
+    const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
+    // The last finalizer gone from an object being deleted (and not waiting out a grace period) deletes it.
+    const finalize = nm.deletionTimestamp !== undefined && !nm.deletionGracePeriodSeconds && (nm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
+    const r = await this.store.txn({
+      compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
+      success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
+    });
+    if (!r.succeeded) return 'retry';
+    nm.resourceVersion = String(r.header.revision);
+    if (finalize) await this.strategy.release?.(next, this.store);
+    return { object: next, created: false };
   }
 
   /** managedFields of a create or update (not of an apply, which computed its own). */

@@ -19,7 +19,13 @@ export interface InProcessServer {
   url: string;
   /** PEM credentials of the admin user (for TLS clients). */
   tls: { server: string; ca: string; cert: string; key: string };
-  /** A new in-process client (admin unless `user`). Closed by stop(). */
+  /**
+   * Stops the ApiServer and starts a new one on the same store (fresh watch caches, so older
+   * resourceVersions are gone: watches from them get 410). In-process clients follow; the HTTPS
+   * port changes.
+   */
+  restart(): Promise<void>;
+  /** A new in-process client (admin unless `user`); follows restarts. Closed by stop(). */
   client(opts?: KubeClientOptions & { user?: { name: string; groups: string[] } }): KubeClient;
   /** A new TLS client to the same server. Closed by stop(). */
   tlsClient(opts?: KubeClientOptions): KubeClient;
@@ -30,12 +36,15 @@ export async function startInProcess(opts: { namespaces?: string[] } = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-inproc-'));
   const pki = await ensurePki({ dir: join(dir, 'pki'), bindAddress: '127.0.0.1' });
   const store = await EmbeddedStore.open(join(dir, 'db'));
-  const server = new ApiServer({ store, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem, ca: pki.caCertPem }, bindAddress: '127.0.0.1', port: 0 });
+  const newServer = () => new ApiServer({ store, tls: { cert: pki.servingCertPem, key: pki.servingKeyPem, ca: pki.caCertPem }, bindAddress: '127.0.0.1', port: 0 });
+  let server = newServer();
   const { port } = await server.start();
   const url = `https://127.0.0.1:${port}`;
   const tls = { server: url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem };
   const clients: KubeClient[] = [];
-  const admin = KubeClient.inProcess(server, ADMIN);
+  // Connections go to whichever server is current (restart()).
+  const connector = { connectInProcess: (u: { name: string; groups: string[] }) => server.connectInProcess(u) };
+  const admin = KubeClient.inProcess(connector, ADMIN);
   clients.push(admin);
   for (const name of ['default', 'kube-system', ...(opts.namespaces ?? [])]) {
     try {
@@ -46,12 +55,22 @@ export async function startInProcess(opts: { namespaces?: string[] } = {}): Prom
   }
   let stopped = false;
   return {
-    server,
+    get server() {
+      return server;
+    },
     store,
-    url,
+    get url() {
+      return tls.server;
+    },
     tls,
+    async restart() {
+      await server.stop();
+      server = newServer();
+      const r = await server.start();
+      tls.server = `https://127.0.0.1:${r.port}`;
+    },
     client(o = {}) {
-      const c = KubeClient.inProcess(server, o.user ?? ADMIN, o);
+      const c = KubeClient.inProcess(connector, o.user ?? ADMIN, o);
       clients.push(c);
       return c;
     },

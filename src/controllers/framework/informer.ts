@@ -94,6 +94,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private wakeSleep: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly syncWaiters = new Set<Waiter>();
+  /** Aborts in-flight list and watch requests on stop(). */
+  private readonly abort = new AbortController();
 
   constructor(client: KubeClient, gvr: GVR, opts: InformerOptions<T> = {}) {
     this.client = client;
@@ -147,6 +149,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.resyncTimer);
+    this.abort.abort();
     this.watch?.stop();
     this.wakeSleep?.();
     for (const w of [...this.syncWaiters]) w.resolve();
@@ -217,24 +220,32 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (let page = 0; page < 1_000_000; page++) {
       let l: ObjectList<T>;
       try {
-        l = await this.client.list<T>(this.gvr, namespace, { labelSelector, fieldSelector, limit, continue: cont });
+        l = await this.client.list<T>(this.gvr, namespace, { labelSelector, fieldSelector, limit, continue: cont, signal: this.abort.signal });
       } catch (err) {
         if (!(cont && err instanceof StatusError && err.code === 410)) throw err;
         // The continue token outlived its revision: one unpaged list (served whole, consistent).
         this.stats.expired++;
-        l = await this.client.list<T>(this.gvr, namespace, { labelSelector, fieldSelector });
+        l = await this.client.list<T>(this.gvr, namespace, { labelSelector, fieldSelector, signal: this.abort.signal });
         items = [];
         rv = '';
-        cont = undefined;
       }
       if (this.stopped) return;
       if (!rv) rv = l.metadata?.resourceVersion ?? '';
-      for (const it of l.items) items.push(it);
+      for (const it of l.items) items.push(this.withTypeMeta(it));
       cont = l.metadata?.continue || undefined;
       if (!cont) break;
     }
     this.replace(items, rv);
     this.stats.lists++;
+  }
+
+  /** Servers may leave apiVersion/kind out of list items; Events and owner references need them. */
+  private withTypeMeta(obj: T): T {
+    if (!obj.kind && this.gvr.kind) {
+      obj.apiVersion = this.gvr.group ? `${this.gvr.group}/${this.gvr.version}` : this.gvr.version;
+      obj.kind = this.gvr.kind;
+    }
+    return obj;
   }
 
   private replace(items: T[], rv: string): void {
@@ -265,7 +276,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async watchOnce(): Promise<{ outcome: 'ended' | 'expired'; events: number; message?: string }> {
     const { namespace, labelSelector, fieldSelector } = this.opts;
     const timeoutSeconds = this.opts.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
-    const w = await this.client.watch<T>(this.gvr, namespace, { resourceVersion: this.lastSyncResourceVersion, allowWatchBookmarks: true, labelSelector, fieldSelector, timeoutSeconds });
+    const w = await this.client.watch<T>(this.gvr, namespace, {
+      resourceVersion: this.lastSyncResourceVersion,
+      allowWatchBookmarks: true,
+      labelSelector,
+      fieldSelector,
+      timeoutSeconds,
+      signal: this.abort.signal,
+    });
     this.stats.watches++;
     this.watch = w;
     if (this.stopped) w.stop();
@@ -278,7 +296,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           if (st.code === 410) return { outcome: 'expired', events, message: st.message };
           throw statusErrorFromStatus(st);
         }
-        const obj = ev.object as T;
+        const obj = this.withTypeMeta(ev.object as T);
         const rv = obj.metadata?.resourceVersion;
         if (ev.type === 'BOOKMARK') {
           if (rv && newer(rv, this.lastSyncResourceVersion)) this.lastSyncResourceVersion = rv;

@@ -125,11 +125,17 @@ export class LeaderElector {
 
   private async campaign(): Promise<void> {
     // Acquire: try every retryPeriod (with jitter, so candidates do not collide).
+    let acquired = false;
     while (!this.stopped) {
-      if (await this.tryAcquireOrRenew()) break;
+      if ((acquired = await this.tryAcquireOrRenew())) break;
       await this.sleep(this.cfg.retryPeriodMs * (1 + Math.random() * 0.2));
     }
-    if (this.stopped) return;
+    if (!acquired) return;
+    if (this.stopped) {
+      // Stopped while the winning write was in flight: hand the Lease straight back.
+      if (this.cfg.releaseOnCancel) await this.release();
+      return;
+    }
     this.leading = true;
     this.log.info(`${this.cfg.identity} acquired the lease`);
     const ac = new AbortController();

@@ -1,0 +1,138 @@
+// npm run bench -- scheduler: 1,000 simulated nodes in the server; the CPU their Lease renewals
+// cost, 10,000 pods created by 32 clients and bound by the scheduler (pods/s from the first
+// create to the last binding, both durable), a 3,000-replica Deployment until fully available,
+// and the server's RSS during and after.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clientFromKubeconfig, type ApiClient } from './api-client.ts';
+import { fmt, type Row } from './table.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const log = (s: string) => process.stderr.write(`  ${s}\n`);
+const NODES = 1000;
+const PODS = 10_000;
+const REPLICAS = 3000;
+
+function procStat(pid: number): { cpuS: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+  return { cpuS: ticks / 100, rssMiB: m ? Number(m[1]) / 1024 : NaN };
+}
+
+async function startServer(dir: string): Promise<{ proc: ChildProcess; kubeconfig: string }> {
+  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'server', '--data-dir', dir, '--secure-port', '0', '--simulate-nodes', String(NODES)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, K8TS_LOG: 'warn' } });
+  let err = '';
+  const kubeconfig = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err.slice(-2000)}`)), 300_000);
+    proc.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (err.length > 100_000) err = err.slice(-50_000);
+      const m = err.match(/KUBECONFIG=(\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${err.slice(-2000)}`)));
+  });
+  return { proc, kubeconfig };
+}
+
+async function count(c: ApiClient, path: string): Promise<number> {
+  const r = await c.call('GET', path);
+  return (JSON.parse(r.body) as { items: unknown[] }).items.length;
+}
+
+const pod = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels: { app: 'bench' } },
+  spec: { containers: [{ name: 'c', image: 'registry.example/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+});
+
+async function createPods(c: ApiClient, n: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    for (let i = next++; i < n; i = next++) {
+      const r = await c.call('POST', '/api/v1/namespaces/default/pods', pod(`p-${i}`));
+      if (r.status !== 201) throw new Error(`create pod: ${r.status} ${r.body.slice(0, 200)}`);
+    }
+  }));
+}
+
+/** Polls until `done()` or the time limit; returns seconds taken, or NaN. */
+async function until(limitS: number, done: () => Promise<boolean>, every = 250): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < limitS * 1000) {
+    if (await done()) return (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, every));
+  }
+  return NaN;
+}
+
+export async function run(): Promise<{ rows: Row[]; figures: Record<string, number> }> {
+  const build = (await import('node:child_process')).spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-sched-'));
+  const f: Record<string, number> = {};
+  const s = await startServer(dir);
+  const pid = s.proc.pid as number;
+  const c = clientFromKubeconfig(s.kubeconfig, 64);
+  try {
+    log(`${NODES} simulated nodes up; measuring idle Lease renewals for 30 s`);
+    await new Promise((r) => setTimeout(r, 5000));
+    const a = procStat(pid);
+    await new Promise((r) => setTimeout(r, 30_000));
+    const b = procStat(pid);
+    f['scheduler.lease1000.cpu_pct'] = ((b.cpuS - a.cpuS) / 30) * 100;
+    f['scheduler.idle_rss_mib'] = b.rssMiB;
+    log(`creating ${PODS} pods`);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, procStat(pid).rssMiB)), 500);
+    const t0 = performance.now();
+    await createPods(c, PODS);
+    f['scheduler.create10k_s'] = (performance.now() - t0) / 1000;
+    const bound = await until(300, async () => (await count(c, '/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3D')) === 0, 200);
+    f['scheduler.bound10k_s'] = bound + f['scheduler.create10k_s'];
+    f['scheduler.pods_per_s'] = PODS / f['scheduler.bound10k_s'];
+    log(`bound ${PODS} pods in ${fmt(f['scheduler.bound10k_s'], 1)} s`);
+    const del = await c.call('DELETE', '/api/v1/namespaces/default/pods?labelSelector=app%3Dbench', { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+    if (del.status !== 200) throw new Error(`delete pods: ${del.status}`);
+    await until(300, async () => (await count(c, '/api/v1/namespaces/default/pods?labelSelector=app%3Dbench')) === 0, 500);
+    log(`deployment of ${REPLICAS}`);
+    const t1 = performance.now();
+    const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big' }, spec: { replicas: REPLICAS, selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'c', image: 'registry.example/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } } } };
+    const cr = await c.call('POST', '/apis/apps/v1/namespaces/default/deployments', d);
+    if (cr.status !== 201) throw new Error(`create deployment: ${cr.status}`);
+    f['scheduler.deploy3000.available_s'] = await until(600, async () => {
+      const r = JSON.parse((await c.call('GET', '/apis/apps/v1/namespaces/default/deployments/big')).body) as { status?: { availableReplicas?: number } };
+      return (r.status?.availableReplicas ?? 0) >= REPLICAS;
+    }, 500);
+    if (Number.isFinite(f['scheduler.deploy3000.available_s'])) f['scheduler.deploy3000.available_s'] = (performance.now() - t1) / 1000;
+    clearInterval(sampler);
+    f['scheduler.rss_mib'] = peak;
+    await new Promise((r) => setTimeout(r, 5000));
+    f['scheduler.rss_after_mib'] = procStat(pid).rssMiB;
+  } finally {
+    c.close();
+    s.proc.kill('SIGTERM');
+    await new Promise((r) => s.proc.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rows: Row[] = [
+    ['scheduler.lease1000.cpu_pct', `${NODES} nodes renewing Leases every 10 s, server CPU %`, 1],
+    ['scheduler.idle_rss_mib', `  server RSS with ${NODES} nodes MiB`, 0],
+    ['scheduler.create10k_s', `${PODS} pods created by 32 clients s`, 1],
+    ['scheduler.bound10k_s', '  all bound after first create s', 1],
+    ['scheduler.pods_per_s', '  pods bound per second', 0],
+    ['scheduler.deploy3000.available_s', `Deployment of ${REPLICAS} fully available s`, 1],
+    ['scheduler.rss_mib', 'server RSS peak MiB', 0],
+    ['scheduler.rss_after_mib', 'server RSS after MiB', 0],
+  ].map(([k, label, digits]) => ({ metric: String(label), embedded: fmt(f[k as string], Number(digits)), etcd: '', ratio: '' }));
+  for (const [k, v] of Object.entries(f)) f[k] = Math.round(v * 1000) / 1000;
+  return { rows, figures: f };
+}

@@ -1,0 +1,135 @@
+// Leader election between two candidates on a real Lease in an in-process k8ts: one leads; when
+// it stops (releasing the Lease, or vanishing without release) the other takes over, within the
+// lease duration. Durations are shortened so the whole file runs in a few seconds.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Resources } from '../../client/resources.ts';
+import { startInProcess, type InProcessServer } from '../../client/testing/in-process.ts';
+import { LeaderElector, type Lease } from './leader-election.ts';
+import { silentLogger } from './log.ts';
+
+let env: InProcessServer;
+
+beforeAll(async () => {
+  env = await startInProcess();
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - start;
+}
+
+const FAST = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 };
+
+function candidate(name: string, identity: string, opts: { releaseOnCancel?: boolean } = {}) {
+  const log: string[] = [];
+  let signal: AbortSignal | undefined;
+  const elector = new LeaderElector({
+    client: env.client(),
+    name,
+    identity,
+    ...FAST,
+    ...opts,
+    logger: silentLogger,
+    callbacks: {
+      onStartedLeading: (s) => {
+        signal = s;
+        log.push('started');
+      },
+      onStoppedLeading: () => log.push('stopped'),
+      onNewLeader: (id) => log.push(`leader:${id}`),
+    },
+  });
+  return { elector, log, signal: () => signal };
+}
+
+describe('LeaderElector', () => {
+  it('elects one of two candidates; the other takes over when the leader stops and releases', async () => {
+    const a = candidate('lease-release', 'a');
+    const b = candidate('lease-release', 'b');
+    const runA = a.elector.run();
+    await until('a to lead', () => a.elector.isLeader(), 5000);
+    const runB = b.elector.run();
+    // b sees a as leader and stays a candidate through several retry periods.
+    await new Promise((r) => setTimeout(r, 3 * FAST.retryPeriodMs));
+    expect(b.elector.isLeader()).toBe(false);
+    expect(b.elector.getLeader()).toBe('a');
+    expect(b.log).toContain('leader:a');
+
+    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    expect(lease.spec).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 2, leaseTransitions: 0 });
+    expect(lease.spec?.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    // a keeps renewing.
+    await new Promise((r) => setTimeout(r, 2 * FAST.retryPeriodMs + 100));
+    const renewed = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    expect(String(renewed.spec?.renewTime) > String(lease.spec?.renewTime)).toBe(true);
+    expect(renewed.spec?.acquireTime).toBe(lease.spec?.acquireTime);
+
+    await a.elector.stop();
+    await runA;
+    expect(a.log).toEqual(['leader:a', 'started', 'stopped']);
+    expect(a.signal()?.aborted).toBe(true);
+    const tookMs = await until('b to lead', () => b.elector.isLeader(), FAST.leaseDurationMs + 1000);
+    // Released: b need not wait out the lease, only its retry period.
+    expect(tookMs).toBeLessThan(FAST.leaseDurationMs);
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    expect(after.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    await b.elector.stop();
+    await runB;
+    const released = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    expect(released.spec?.holderIdentity ?? '').toBe('');
+  });
+
+  it('takes over from a leader that vanished without releasing, once the lease duration has passed', async () => {
+    const a = candidate('lease-crash', 'a', { releaseOnCancel: false });
+    const b = candidate('lease-crash', 'b');
+    const runA = a.elector.run();
+    await until('a to lead', () => a.elector.isLeader(), 5000);
+    const runB = b.elector.run();
+    await new Promise((r) => setTimeout(r, 2 * FAST.retryPeriodMs));
+    await a.elector.stop(); // stops renewing; the Lease still names a
+    await runA;
+    const held = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-crash');
+    expect(held.spec?.holderIdentity).toBe('a');
+    const start = Date.now();
+    await until('b to lead', () => b.elector.isLeader(), FAST.leaseDurationMs + 2000);
+    const tookMs = Date.now() - start;
+    expect(tookMs).toBeGreaterThanOrEqual(FAST.leaseDurationMs - 2 * FAST.retryPeriodMs - 300);
+    expect(tookMs).toBeLessThan(FAST.leaseDurationMs + 2 * FAST.retryPeriodMs + 500);
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-crash');
+    expect(after.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    await b.elector.stop();
+    await runB;
+  });
+
+  it('gives leadership up when it cannot renew within the renew deadline', async () => {
+    const a = candidate('lease-lost', 'a');
+    const runA = a.elector.run();
+    await until('a to lead', () => a.elector.isLeader(), 5000);
+    // Someone else overwrites the Lease with a fresh holder; a's renewals now fail.
+    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-lost');
+    const now = new Date().toISOString().replace('Z', '000Z');
+    await env.client().update(Resources.leases, 'kube-system', { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: now, leaseDurationSeconds: 30 } });
+    await until('a to lose', () => !a.elector.isLeader(), FAST.renewDeadlineMs + 2 * FAST.retryPeriodMs + 1000);
+    await runA; // run() returns once leadership is lost
+    expect(a.log.slice(-1)).toEqual(['stopped']);
+    expect(a.signal()?.aborted).toBe(true);
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-lost');
+    expect(after.spec?.holderIdentity).toBe('intruder');
+  });
+
+  it('checks its durations', () => {
+    const client = env.client();
+    const callbacks = { onStartedLeading: () => undefined };
+    expect(() => new LeaderElector({ client, name: 'x', identity: 'i', leaseDurationMs: 1000, renewDeadlineMs: 1000, callbacks })).toThrow(/leaseDuration/);
+    expect(() => new LeaderElector({ client, name: 'x', identity: 'i', renewDeadlineMs: 1000, retryPeriodMs: 1000, callbacks })).toThrow(/renewDeadline/);
+    expect(() => new LeaderElector({ client, name: 'x', identity: '', callbacks })).toThrow(/identity/);
+  });
+});
