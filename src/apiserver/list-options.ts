@@ -34,7 +34,9 @@ export function parseListOptions(q: URLSearchParams, strategy: Strategy, namespa
   }
   const rv = q.get('resourceVersion') ?? '';
   if (rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
-  if (rvm !== '' && rv === '') throw badRequest(`resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided`);
+  // A watch-list (sendInitialEvents with NotOlderThan) may leave resourceVersion empty: "now".
+  const watchList = q.get('sendInitialEvents') === 'true' && rvm === 'NotOlderThan';
+  if (rvm !== '' && rv === '' && !watchList) throw badRequest(`resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided`);
   if (rvm === 'Exact' && rv === '0') throw badRequest(`resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"`);
   const limit = intParam(q, 'limit');
   const sie = q.get('sendInitialEvents');

@@ -105,8 +105,9 @@ function nodeNamesFromAffinity(sel: NodeSelector): Set<string> | null {
     let termNames: Set<string> | null = null;
     for (const r of t.matchFields ?? []) {
       if (r.key !== 'metadata.name' || r.operator !== 'In') continue;
-      const s = new Set(r.values ?? []);
-      termNames = termNames === null ? s : new Set([...termNames].filter((x) => s.has(x)));
+      const s = new Set<string>(r.values ?? []);
+      if (termNames === null) termNames = s;
+      else for (const x of termNames) if (!s.has(x)) termNames.delete(x);
     }
     if (termNames === null) return null;
     out = out === null ? termNames : new Set([...out, ...termNames]);
@@ -202,10 +203,33 @@ export function filterNode(st: CycleState, node: NodeInfo): Status | null {
   return null;
 }
 
+/**
+ * RunFilterPluginsWithNominatedPods: when pods of equal or higher priority are nominated to the
+ * node, the pod must fit both with them (as if they were already bound) and without them.
+ */
+export function filterNodeWithNominated(st: CycleState, node: NodeInfo): Status | null {
+  if (st.snap.hasNominatedPods) {
+    let ni: NodeInfo | null = null;
+    let s: CycleState | null = null;
+    for (const p of st.snap.nominatedPods(node.name)) {
+      if (p.key === st.pod.key || p.priority < st.pod.priority) continue;
+      ni ??= node.clone();
+      s ??= st.clone();
+      ni.addPod(p);
+      s.addPod(p, ni);
+    }
+    if (ni !== null && s !== null) {
+      const r = filterNode(s, ni);
+      if (r !== null) return r;
+    }
+  }
+  return filterNode(st, node);
+}
+
 /** Convenience for one pod and one node: the reasons it does not fit, or [] when it fits. */
 export function whyNot(snap: Snapshot, pod: Pod, nodeName: string): string[] {
   const node = snap.getNode(nodeName);
   if (!node) throw new Error(`node ${nodeName} not in snapshot`);
   const st = new CycleState(snap, pod);
-  return filterNode(st, node)?.reasons ?? [];
+  return filterNodeWithNominated(st, node)?.reasons ?? [];
 }

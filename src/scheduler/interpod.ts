@@ -143,6 +143,8 @@ export function interPodScores(snap: Snapshot, pod: PodInfo, nodes: NodeInfo[]):
   const hasOwn = pod.preferredAffinityTerms.length > 0 || pod.preferredAntiAffinityTerms.length > 0;
   if (!hasOwn && snap.podsWithAffinity === 0) return null;
   const nsLabels = snap.namespaceLabels(pod.namespace);
+  // Namespace labels of running pods matter only to namespaceSelectors of the incoming pod.
+  const ownNsSelectors = [...pod.preferredAffinityTerms, ...pod.preferredAntiAffinityTerms].some((t) => t.namespaceSelector !== null);
   const topo = new Map<string, Map<string, number>>();
   const add = (node: NodeInfo, key: string, w: number) => {
     const v = node.labels[key];
@@ -162,7 +164,7 @@ export function interPodScores(snap: Snapshot, pod: PodInfo, nodes: NodeInfo[]):
     if (!hasLabels) continue;
     for (const ex of pods) {
       if (hasOwn) {
-        const exNs = snap.namespaceLabels(ex.namespace);
+        const exNs = ownNsSelectors ? snap.namespaceLabels(ex.namespace) : undefined;
         for (const t of pod.preferredAffinityTerms) if (termMatches(t, ex, exNs)) add(node, t.topologyKey, t.weight);
         for (const t of pod.preferredAntiAffinityTerms) if (termMatches(t, ex, exNs)) add(node, t.topologyKey, -t.weight);
       }
@@ -192,5 +194,5 @@ export function normalizeInterPod(scores: number[]): void {
     if (s > max) max = s;
   }
   const diff = max - min;
-  for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc(100 * ((scores[i] - min) / diff)) // float order as upstream : 0;
+  for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc(100 * ((scores[i] - min) / diff)) : 0; // float order as upstream
 }

@@ -7,9 +7,19 @@ import type { LabelSelector, Labels, Node, NodeSelector, NodeSelectorRequirement
 /** A compiled label selector. `reqs === null` matches nothing (a nil selector). */
 export class LabelMatcher {
   readonly reqs: Requirement[] | null;
+  /** Fast path when every requirement is `key=value` (matchLabels). */
+  private readonly eqKeys: string[] | null;
+  private readonly eqValues: string[] | null;
 
   constructor(reqs: Requirement[] | null) {
     this.reqs = reqs;
+    if (reqs !== null && reqs.every((r) => r.op === '=')) {
+      this.eqKeys = reqs.map((r) => r.key);
+      this.eqValues = reqs.map((r) => (r as { value: string }).value);
+    } else {
+      this.eqKeys = null;
+      this.eqValues = null;
+    }
   }
 
   /** True for `{}`: matches every object. */
@@ -18,6 +28,12 @@ export class LabelMatcher {
   }
 
   matches(labels: Labels | undefined): boolean {
+    const keys = this.eqKeys;
+    if (keys !== null) {
+      const values = this.eqValues!;
+      for (let i = 0; i < keys.length; i++) if (labels === undefined || labels[keys[i]] !== values[i] || !Object.hasOwn(labels, keys[i])) return false;
+      return true;
+    }
     return this.reqs !== null && matchesLabels(this.reqs, labels);
   }
 

@@ -362,6 +362,9 @@ export class Snapshot {
   private readonly byName = new Map<string, NodeInfo>();
   private readonly podsByKey = new Map<string, PodInfo>();
   private readonly nsLabels = new Map<string, Labels>();
+  /** Unbound pods with status.nominatedNodeName: node name → pod key → pod. */
+  private readonly nominated = new Map<string, Map<string, PodInfo>>();
+  private readonly nominatedNodeOf = new Map<string, string>();
   /** Image name → number of nodes that have it. */
   readonly imageNodeCount = new Map<string, number>();
   /** Assigned pods with required anti-affinity, cluster-wide (lets plain pods skip a scan). */
@@ -389,6 +392,15 @@ export class Snapshot {
 
   getPod(key: string): PodInfo | undefined {
     return this.podsByKey.get(key);
+  }
+
+  /** Unbound pods nominated to this node by an earlier preemption. */
+  nominatedPods(nodeName: string): Iterable<PodInfo> {
+    return this.nominated.get(nodeName)?.values() ?? [];
+  }
+
+  get hasNominatedPods(): boolean {
+    return this.nominated.size > 0;
   }
 
   /** Namespace labels, or undefined for a namespace not in the snapshot. */
@@ -435,11 +447,24 @@ export class Snapshot {
     }
   }
 
-  /** Adds, updates or (when unassigned or terminal) removes a pod. */
+  /**
+   * Adds, updates or removes a pod: bound pods are accounted on their node, unbound pods with
+   * status.nominatedNodeName are remembered as nominated, terminal and other pods are dropped.
+   */
   upsertPod(pod: Pod): void {
     const key = podKey(pod);
     this.removePod(key);
-    if (!pod.spec.nodeName || isTerminal(pod)) return;
+    if (isTerminal(pod)) return;
+    if (!pod.spec.nodeName) {
+      const nom = pod.status?.nominatedNodeName;
+      if (nom) {
+        let m = this.nominated.get(nom);
+        if (!m) this.nominated.set(nom, (m = new Map()));
+        m.set(key, new PodInfo(pod));
+        this.nominatedNodeOf.set(key, nom);
+      }
+      return;
+    }
     const pi = new PodInfo(pod);
     let ni = this.byName.get(pi.nodeName);
     if (!ni) {
@@ -459,6 +484,13 @@ export class Snapshot {
 
   removePod(podOrKey: Pod | string): void {
     const key = typeof podOrKey === 'string' ? podOrKey : podKey(podOrKey);
+    const nom = this.nominatedNodeOf.get(key);
+    if (nom !== undefined) {
+      this.nominatedNodeOf.delete(key);
+      const m = this.nominated.get(nom)!;
+      m.delete(key);
+      if (m.size === 0) this.nominated.delete(nom);
+    }
     const pi = this.podsByKey.get(key);
     if (!pi) return;
     this.podsByKey.delete(key);
