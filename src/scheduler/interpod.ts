@@ -175,14 +175,19 @@ export function interPodScores(snap: Snapshot, pod: PodInfo, nodes: NodeInfo[]):
     }
   }
   if (topo.size === 0) return null;
-  return nodes.map((n) => {
+  const keys = [...topo.keys()];
+  const maps = [...topo.values()];
+  const out = new Array<number>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const labels = nodes[i].labels;
     let s = 0;
-    for (const [key, m] of topo) {
-      const v = n.labels[key];
-      if (v !== undefined) s += m.get(v) ?? 0;
+    for (let k = 0; k < keys.length; k++) {
+      const v = labels[keys[k]];
+      if (v !== undefined) s += maps[k].get(v) ?? 0;
     }
-    return s;
-  });
+    out[i] = s;
+  }
+  return out;
 }
 
 /** InterPodAffinity NormalizeScore: min–max scaled to 0–100 (all 0 when every score is equal). */

@@ -31,7 +31,9 @@ export class LabelMatcher {
     const keys = this.eqKeys;
     if (keys !== null) {
       const values = this.eqValues!;
-      for (let i = 0; i < keys.length; i++) if (labels === undefined || labels[keys[i]] !== values[i] || !Object.hasOwn(labels, keys[i])) return false;
+      if (labels === undefined) return false;
+      // Inherited Object.prototype members are never strings, so a plain read is exact.
+      for (let i = 0; i < keys.length; i++) if (labels[keys[i]] !== values[i]) return false;
       return true;
     }
     return this.reqs !== null && matchesLabels(this.reqs, labels);

@@ -134,12 +134,32 @@ export function scoreNodes(st: CycleState, nodes: NodeInfo[], opts: ScoreOptions
   };
   const spec = st.pod.pod.spec;
 
-  // TaintToleration
+  // TaintToleration (×3, normalized below), NodeResourcesFit (×1) and BalancedAllocation (×1)
+  // in one pass over the nodes.
   const prefTolerations = (spec.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
-  const taint = new Array<number>(n);
-  for (let i = 0; i < n; i++) taint[i] = nodes[i].taints.length === 0 ? 0 : intolerablePreferNoSchedule(prefTolerations, nodes[i]);
+  const taint = new Array<number>(n).fill(0);
+  const fit = byPlugin ? new Array<number>(n) : null;
+  const doBalanced = st.requests.milliCPU !== 0 || st.requests.memory !== 0; // skipped for best-effort pods
+  const bal = byPlugin && doBalanced ? new Array<number>(n) : null;
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i];
+    if (node.taints.length !== 0) taint[i] = intolerablePreferNoSchedule(prefTolerations, node);
+    const f = leastAllocatedScore(st, node);
+    let t = WEIGHTS.NodeResourcesFit * f;
+    if (fit) fit[i] = f;
+    if (doBalanced) {
+      const b = balancedAllocationScore(st, node);
+      t += WEIGHTS.NodeResourcesBalancedAllocation * b;
+      if (bal) bal[i] = b;
+    }
+    total[i] = t;
+  }
   defaultNormalize(taint, true);
   add('TaintToleration', taint);
+  if (byPlugin) {
+    byPlugin.NodeResourcesFit = fit!;
+    byPlugin.NodeResourcesBalancedAllocation = bal ?? new Array(n).fill(0);
+  }
 
   // NodeAffinity (preferred terms)
   const preferred = spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
@@ -152,18 +172,6 @@ export function scoreNodes(st: CycleState, nodes: NodeInfo[], opts: ScoreOptions
     defaultNormalize(aff, false);
     add('NodeAffinity', aff);
   } else add('NodeAffinity', null);
-
-  // NodeResourcesFit
-  const fit = new Array<number>(n);
-  for (let i = 0; i < n; i++) fit[i] = leastAllocatedScore(st, nodes[i]);
-  add('NodeResourcesFit', fit);
-
-  // NodeResourcesBalancedAllocation (skipped for pods requesting no cpu/memory)
-  if (st.requests.milliCPU !== 0 || st.requests.memory !== 0) {
-    const bal = new Array<number>(n);
-    for (let i = 0; i < n; i++) bal[i] = balancedAllocationScore(st, nodes[i]);
-    add('NodeResourcesBalancedAllocation', bal);
-  } else add('NodeResourcesBalancedAllocation', null);
 
   // ImageLocality
   const images = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c) => normalizedImageName(c.image ?? ''));

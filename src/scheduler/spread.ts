@@ -105,12 +105,13 @@ export class SpreadFilterState {
   /** Accounts (delta 1) or forgets (delta -1) a pod on `node`. */
   update(p: PodInfo, node: NodeInfo, delta: number): void {
     if (p.namespace !== this.pod.namespace || !hasAllKeys(node, this.constraints)) return;
-    this.constraints.forEach((c, i) => {
-      if (!includes(c, this.pod, node) || !c.selector.matches(p.labels)) return;
+    for (let i = 0; i < this.constraints.length; i++) {
+      const c = this.constraints[i];
+      if (!includes(c, this.pod, node) || !c.selector.matches(p.labels)) continue;
       const v = node.labels[c.topologyKey];
       this.counts[i].set(v, (this.counts[i].get(v) ?? 0) + delta);
       this.mins[i] = NaN;
-    });
+    }
   }
 
   filter(node: NodeInfo): { unresolvable: boolean; reason: string } | null {
@@ -166,6 +167,8 @@ export function spreadScores(
   }
   if (cs.length === 0 || nodes.length === 0) return null;
   const requireAll = explicit;
+  const nc = cs.length;
+  const isHost = cs.map((c) => c.topologyKey === LABEL_HOSTNAME);
   const ignored = nodes.map((n) => requireAll && !hasAllKeys(n, cs));
   let ignoredCount = 0;
   const pairCounts = cs.map(() => new Map<string, number>());
@@ -174,34 +177,43 @@ export function spreadScores(
       ignoredCount++;
       continue;
     }
-    cs.forEach((c, i) => {
-      if (c.topologyKey === LABEL_HOSTNAME) return;
-      const v = nodes[j].labels[c.topologyKey] ?? '';
+    for (let i = 0; i < nc; i++) {
+      if (isHost[i]) continue;
+      const v = nodes[j].labels[cs[i].topologyKey] ?? '';
       if (!pairCounts[i].has(v)) pairCounts[i].set(v, 0);
-    });
+    }
   }
-  const weights = cs.map((c, i) => Math.log((c.topologyKey === LABEL_HOSTNAME ? nodes.length - ignoredCount : pairCounts[i].size) + 2));
-  for (const node of snap.nodes) {
-    if (requireAll && !hasAllKeys(node, cs)) continue;
-    cs.forEach((c, i) => {
-      if (c.topologyKey === LABEL_HOSTNAME || !includes(c, pod, node)) return;
-      const v = node.labels[c.topologyKey] ?? '';
-      const cur = pairCounts[i].get(v);
-      if (cur === undefined) return;
-      pairCounts[i].set(v, cur + countMatching(node.pods, c.selector, pod.namespace));
-    });
+  const weights = cs.map((c, i) => Math.log((isHost[i] ? nodes.length - ignoredCount : pairCounts[i].size) + 2));
+  if (isHost.some((h) => !h)) {
+    for (const node of snap.nodes) {
+      if (requireAll && !hasAllKeys(node, cs)) continue;
+      for (let i = 0; i < nc; i++) {
+        if (isHost[i]) continue;
+        const c = cs[i];
+        const v = node.labels[c.topologyKey] ?? '';
+        const cur = pairCounts[i].get(v);
+        if (cur === undefined || !includes(c, pod, node)) continue;
+        pairCounts[i].set(v, cur + countMatching(node.pods, c.selector, pod.namespace));
+      }
+    }
   }
-  const scores = nodes.map((n, j) => {
-    if (ignored[j]) return 0;
+  const scores = new Array<number>(nodes.length);
+  for (let j = 0; j < nodes.length; j++) {
+    if (ignored[j]) {
+      scores[j] = 0;
+      continue;
+    }
+    const n = nodes[j];
     let s = 0;
-    cs.forEach((c, i) => {
+    for (let i = 0; i < nc; i++) {
+      const c = cs[i];
       const v = n.labels[c.topologyKey];
-      if (v === undefined) return;
-      const cnt = c.topologyKey === LABEL_HOSTNAME ? countMatching(n.pods, c.selector, pod.namespace) : (pairCounts[i].get(v) ?? 0);
+      if (v === undefined) continue;
+      const cnt = isHost[i] ? countMatching(n.pods, c.selector, pod.namespace) : (pairCounts[i].get(v) ?? 0);
       s += cnt * weights[i] + (c.maxSkew - 1);
-    });
-    return Math.round(s);
-  });
+    }
+    scores[j] = Math.round(s);
+  }
   return { scores, ignored };
 }
 
