@@ -407,6 +407,11 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(vol?.name).toMatch(/^kube-api-access-[a-z0-9]{5}$/);
       expect(vol?.projected?.sources).toHaveLength(3);
       expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: vol?.name, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }]);
+      // DefaultTolerationSeconds admission.
+      expect((pod.spec as unknown as { tolerations: unknown[] }).tolerations).toEqual([
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ]);
       await ok(['create', '-f', file('noauto.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: noauto\nspec:\n  serviceAccountName: builder\n  automountServiceAccountToken: false\n  containers:\n  - name: main\n    image: busybox\n')]);
       const noauto = JSON.parse(await ok(['get', 'pod', 'noauto', '-o', 'json'])) as { spec: { serviceAccountName: string; volumes?: unknown[]; containers: Array<{ volumeMounts?: unknown[] }> } };
       expect(noauto.spec.serviceAccountName).toBe('builder');

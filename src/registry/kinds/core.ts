@@ -8,6 +8,7 @@ import { registerStrategy, type Strategy } from '../strategy.ts';
 import { KeyAllocator, ipv4ToNumber, numberToIpv4 } from './allocator.ts';
 import { defaultPodSpec, validatePodSpec } from './podspec.ts';
 import { admitServiceAccount } from './serviceaccount-admission.ts';
+import { addDefaultTolerations } from './pod-tolerations.ts';
 
 
 function qosClass(spec: Obj): string {
@@ -58,6 +59,7 @@ registerStrategy('/Pod', (base: Strategy): Strategy => ({
   prepareForCreate(obj) {
     const spec = specOf(obj);
     admitServiceAccount(spec);
+    addDefaultTolerations(spec);
     defaultPodSpec(spec);
     spec.enableServiceLinks ??= true;
     obj.status = { phase: 'Pending', qosClass: qosClass(spec) };
