@@ -8,6 +8,9 @@ import { silentLogger } from '../../controllers/framework/log.ts';
 import { NodeAgent } from '../node-agent.ts';
 import { SimulatedRuntime } from './runtime.ts';
 
+/** Annotating a simulated node with this ("true") stops it: no more Lease renewals or status. */
+export const STOP_ANNOTATION = 'simulated.k8ts.io/stop';
+
 export interface SimulatedNodesOptions {
   count: number;
   /** Node names are `${prefix}${i}`; default "sim-node-". */
@@ -32,6 +35,7 @@ export class SimulatedNodes {
   private readonly opts: SimulatedNodesOptions;
   readonly agents = new Map<string, NodeAgent>();
   private informer: Informer | undefined;
+  private nodeInformer: Informer | undefined;
 
   constructor(client: KubeClient, opts: SimulatedNodesOptions) {
     this.client = client;
@@ -70,7 +74,15 @@ export class SimulatedNodes {
     });
     informer.start();
     this.informer = informer;
-    await informer.waitForSync(60_000);
+    // A node annotated simulated.k8ts.io/stop=true goes silent, as a crashed kubelet would.
+    const nodes = new Informer<KubeObject>(this.client, Resources.nodes, { logger: silentLogger });
+    const check = (n: KubeObject) => {
+      if (n.metadata?.annotations?.[STOP_ANNOTATION] === 'true') this.stopNode(n.metadata.name ?? '');
+    };
+    nodes.addEventHandler({ onAdd: check, onUpdate: (_o, n) => check(n) });
+    nodes.start();
+    this.nodeInformer = nodes;
+    await Promise.all([informer.waitForSync(60_000), nodes.waitForSync(60_000)]);
   }
 
   /** The node goes silent: no more Lease renewals, status or pod work. */
@@ -84,5 +96,6 @@ export class SimulatedNodes {
   async stop(): Promise<void> {
     for (const a of this.agents.values()) a.stop();
     await this.informer?.stop();
+    await this.nodeInformer?.stop();
   }
 }

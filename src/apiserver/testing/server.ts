@@ -35,6 +35,8 @@ export interface StartOptions {
   simulateNodes?: number;
   /** More `k8ts server` flags. */
   extraArgs?: string[];
+  /** Extra environment for the server process. */
+  env?: Record<string, string>;
 }
 
 export interface TestServer {
@@ -105,7 +107,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   }
   if (opts.simulateNodes) args.push('--simulate-nodes', String(opts.simulateNodes));
   args.push(...(opts.extraArgs ?? []));
-  const child = spawn(nodeBinary(), args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(nodeBinary(), args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env ?? {}) } });
   children.add(child);
   let log = '';
   const append = (chunk: Buffer) => {

@@ -44,7 +44,7 @@ export function parseSchedule(spec: string, timeZone?: string | null): Schedule 
   const raw = spec.trim();
   if (/^(CRON_)?TZ=/.test(raw)) throw new ScheduleError('spec.schedule', spec, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
   if (timeZone !== undefined && timeZone !== null && (timeZone === '' || !validTimeZone(timeZone))) throw new ScheduleError('spec.timeZone', timeZone, `unknown time zone ${timeZone}`);
-  let pattern = raw;
+  let pattern: string;
   if (raw.startsWith('@')) {
     const d = DESCRIPTORS[raw.toLowerCase()];
     if (!d) throw new ScheduleError('spec.schedule', spec, `unrecognized descriptor: ${raw}`);
