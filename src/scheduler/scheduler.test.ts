@@ -1,0 +1,116 @@
+// The scheduler and the node lifecycle end to end: stock kubectl against `k8ts server` with three
+// simulated nodes (and a short node-monitor grace period, so a silent node is noticed quickly).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubectlPath, startServer, type TestServer } from '../apiserver/testing/server.ts';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startServer({ simulateNodes: 3, env: { K8TS_NODE_MONITOR_GRACE_SECONDS: '6' } });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function ok(args: string[]): Promise<string> {
+  const r = await server.kubectl(args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function file(name: string, text: string): string {
+  const p = join(server.dataDir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** Polls `check` every 250 ms for up to `seconds`; returns its last value when it passes. */
+async function eventually<T>(seconds: number, check: () => Promise<T | undefined>): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < seconds * 4; i++) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not within ${seconds} s${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+interface Pod {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { nodeName?: string };
+  status: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> };
+}
+
+const pods = async (selector: string) => (JSON.parse(await ok(['get', 'pods', '-l', selector, '-o', 'json'])) as { items: Pod[] }).items;
+
+describe.skipIf(!kubectlPath())('scheduler', () => {
+  it('binds a pod to a node: Scheduled event, PodScheduled True, Running on the simulated node', async () => {
+    await ok(['run', 'single', '--image=nginx:1.25', '--labels=app=single']);
+    const p = await eventually(30, async () => (await pods('app=single')).find((x) => x.status.phase === 'Running'));
+    expect(p.spec.nodeName).toMatch(/^sim-node-[012]$/);
+    expect(p.status.conditions).toContainEqual(expect.objectContaining({ type: 'PodScheduled', status: 'True' }));
+    const events = await ok(['get', 'events', '--field-selector', 'involvedObject.name=single,reason=Scheduled', '-o', 'jsonpath={.items[*].message}']);
+    expect(events).toBe(`Successfully assigned default/single to ${p.spec.nodeName}`);
+  });
+
+  it('a pod nothing can hold stays Pending with the upstream FailedScheduling message', async () => {
+    await ok(['create', '-f', file('greedy.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: greedy\n  labels:\n    app: greedy\nspec:\n  nodeSelector:\n    disktype: ssd\n  containers:\n  - name: c\n    image: busybox\n    resources:\n      requests:\n        cpu: "64"\n')]);
+    const msg = '0/3 nodes are available: 3 node(s) didn\'t match Pod\'s node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
+    const p = await eventually(30, async () => (await pods('app=greedy')).find((x) => x.status.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False')));
+    expect(p.status.conditions?.find((c) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: msg });
+    const described = await ok(['describe', 'pod', 'greedy']);
+    expect(described).toMatch(/Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector\./);
+    // Labelling one node with enough room is not enough: the CPU request still fits nowhere.
+    await ok(['label', 'node', 'sim-node-0', 'disktype=ssd']);
+    const again = '0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn\'t match Pod\'s node affinity/selector. preemption: 0/3 nodes are available: ';
+    await eventually(30, async () => ((await pods('app=greedy'))[0].status.conditions?.find((c) => c.type === 'PodScheduled')?.message?.startsWith(again) ? true : undefined));
+    await ok(['delete', 'pod', 'greedy', '--wait=false']);
+  });
+
+  it('places pods by nodeSelector and keeps them off tainted nodes', async () => {
+    await ok(['label', 'node', 'sim-node-1', 'tier=gold']);
+    await ok(['taint', 'node', 'sim-node-2', 'dedicated=batch:NoSchedule']);
+    await ok(['create', '-f', file('gold.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gold\n  labels:\n    app: gold\nspec:\n  nodeSelector:\n    tier: gold\n  containers:\n  - name: c\n    image: busybox\n')]);
+    const g = await eventually(30, async () => (await pods('app=gold')).find((x) => x.spec.nodeName));
+    expect(g.spec.nodeName).toBe('sim-node-1');
+    for (let i = 0; i < 4; i++) await ok(['run', `spread-${i}`, '--image=busybox', '--labels=app=spread']);
+    const placed = await eventually(30, async () => {
+      const ps = await pods('app=spread');
+      return ps.length === 4 && ps.every((x) => x.spec.nodeName) ? ps : undefined;
+    });
+    expect(placed.map((x) => x.spec.nodeName)).not.toContain('sim-node-2');
+    await ok(['taint', 'node', 'sim-node-2', 'dedicated=batch:NoSchedule-']);
+  });
+
+  it('a node that stops renewing its Lease turns NotReady, is tainted unreachable, and its pods are evicted and replaced elsewhere', async () => {
+    const tolerate = '      tolerations:\n      - key: node.kubernetes.io/unreachable\n        operator: Exists\n        effect: NoExecute\n        tolerationSeconds: 2\n';
+    await ok(['create', '-f', file('survivor.yaml', `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: survivor\nspec:\n  replicas: 3\n  selector:\n    matchLabels:\n      app: survivor\n  template:\n    metadata:\n      labels:\n        app: survivor\n    spec:\n${tolerate}      containers:\n      - name: c\n        image: busybox\n`)]);
+    await ok(['rollout', 'status', 'deployment/survivor', '--timeout=60s']);
+    const before = await pods('app=survivor');
+    const victim = before.find((x) => x.spec.nodeName)?.spec.nodeName as string;
+    const onVictim = before.filter((x) => x.spec.nodeName === victim).map((x) => x.metadata.name);
+    expect(onVictim.length).toBeGreaterThan(0);
+    await ok(['annotate', 'node', victim, 'simulated.k8ts.io/stop=true']);
+    const node = await eventually(60, async () => {
+      const n = JSON.parse(await ok(['get', 'node', victim, '-o', 'json'])) as { spec: { taints?: Array<{ key: string; effect: string }> }; status: { conditions: Array<{ type: string; status: string; reason: string; message: string }> } };
+      const ready = n.status.conditions.find((c) => c.type === 'Ready');
+      return ready?.status === 'Unknown' && (n.spec.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute') ? n : undefined;
+    });
+    expect(node.status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });
+    expect(await ok(['get', 'nodes'])).toMatch(new RegExp(`^${victim}\\s+NotReady\\s`, 'm'));
+    // Evicted (deleted; the silent node never confirms, so they stay Terminating) and replaced on live nodes.
+    await eventually(90, async () => {
+      const ps = (JSON.parse(await ok(['get', 'pods', '-l', 'app=survivor', '-o', 'json'])) as { items: Array<Pod & { metadata: { deletionTimestamp?: string } }> }).items;
+      const evicted = ps.filter((x) => onVictim.includes(x.metadata.name));
+      const live = ps.filter((x) => !x.metadata.deletionTimestamp && x.spec.nodeName && x.spec.nodeName !== victim && x.status.phase === 'Running');
+      return evicted.every((x) => x.metadata.deletionTimestamp) && live.length === 3 ? true : undefined;
+    });
+  });
+});
