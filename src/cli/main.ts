@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // k8ts: one program, several roles. `k8ts server` runs the control plane.
 import { Command, Option } from 'commander';
+import { hostname } from 'node:os';
 import { runServer } from './server.ts';
+import { runAgent } from './agent.ts';
 
 const program = new Command();
 program.name('k8ts').description('A Kubernetes control plane and node agent in TypeScript').version('0.1.0');
@@ -23,6 +25,22 @@ program
   .option('--simulated-node-label <k=v>', 'label of every simulated node (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .action(async (opts) => {
     await runServer(opts);
+  });
+
+program
+  .command('agent')
+  .description('join a cluster as a node agent (today: simulated nodes, --runtime=simulated)')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig of the server to join')
+  .addOption(new Option('--runtime <kind>', 'container runtime').choices(['simulated']).default('simulated'))
+  .option('--node-name <name>', 'node name (with --nodes N > 1: the prefix of N names)', hostname())
+  .option('--nodes <n>', 'how many simulated nodes this agent runs', (v) => Number(v), 1)
+  .option('--cpu <cpu>', 'CPU capacity of each node', '8')
+  .option('--memory <memory>', 'memory capacity of each node', '32Gi')
+  .option('--pods <n>', 'pod capacity of each node', '110')
+  .option('--node-label <k=v>', 'node label (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--first-index <n>', 'index of this agent\'s first node: picks its pod CIDRs (10.244.0.0/14 by index) apart from other agents\'', (v) => Number(v), 1024)
+  .action(async (opts) => {
+    await runAgent(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -15,6 +15,10 @@ export interface SimulatedNodesOptions {
   count: number;
   /** Node names are `${prefix}${i}`; default "sim-node-". */
   prefix?: string;
+  /** One node named exactly `prefix`. */
+  exactName?: boolean;
+  /** Index of the first node: its pod CIDR and address (processes running nodes of one cluster use distinct ranges). */
+  firstIndex?: number;
   cpu?: string;
   memory?: string;
   pods?: string;
@@ -46,8 +50,8 @@ export class SimulatedNodes {
     const o = this.opts;
     const prefix = o.prefix ?? 'sim-node-';
     for (let i = 0; i < o.count; i++) {
-      const name = `${prefix}${i}`;
-      const { podCIDR, hostIP } = nodeAddresses(i);
+      const name = o.exactName ? prefix : `${prefix}${i}`;
+      const { podCIDR, hostIP } = nodeAddresses((o.firstIndex ?? 0) + i);
       this.agents.set(name, new NodeAgent(this.client, {
         name,
         runtime: new SimulatedRuntime({ hostIP, podCIDR }),
