@@ -1,0 +1,54 @@
+// `k8ts agent --runtime=simulated` joining a running server from another process: its node
+// registers Ready, renews its Lease, and runs the pods bound to it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { kubectlPath, startServer, type TestServer } from '../apiserver/testing/server.ts';
+
+const MAIN = resolve(import.meta.dirname, '../cli/main.ts');
+let server: TestServer;
+let agent: ChildProcess | undefined;
+
+beforeAll(async () => {
+  server = await startServer();
+  agent = spawn(process.execPath, [MAIN, 'agent', '--kubeconfig', server.kubeconfig, '--node-name', 'edge-a'], { stdio: ['ignore', 'ignore', 'pipe'] });
+}, 60_000);
+
+afterAll(async () => {
+  if (agent && agent.exitCode === null) {
+    agent.kill('SIGTERM');
+    await new Promise((r) => agent?.once('exit', r));
+  }
+  await server?.stop();
+});
+
+async function json<T>(args: string[]): Promise<T | undefined> {
+  const r = await server.kubectl([...args, '-o', 'json']);
+  return r.code === 0 ? (JSON.parse(r.stdout) as T) : undefined;
+}
+
+async function eventually<T>(seconds: number, f: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < seconds * 4; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not within ${seconds} s`);
+}
+
+describe.skipIf(!kubectlPath())('k8ts agent --runtime=simulated', () => {
+  it('registers a Ready node with its Lease and runs a pod bound to it', async () => {
+    const node = await eventually(30, () => json<{ status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { containerRuntimeVersion: string } } }>(['get', 'node', 'edge-a']));
+    expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(node.status.nodeInfo.containerRuntimeVersion).toBe('simulated://1.0.0');
+    const lease = await json<{ spec: { holderIdentity: string; leaseDurationSeconds: number } }>(['get', 'lease', 'edge-a', '-n', 'kube-node-lease']);
+    expect(lease?.spec).toMatchObject({ holderIdentity: 'edge-a', leaseDurationSeconds: 40 });
+    const r = await server.kubectl(['run', 'on-edge', '--image=busybox', '--overrides={"spec":{"nodeName":"edge-a"}}']);
+    expect(r.code, r.stderr).toBe(0);
+    const pod = await eventually(30, async () => {
+      const p = await json<{ status: { phase: string; podIP?: string } }>(['get', 'pod', 'on-edge']);
+      return p?.status.phase === 'Running' ? p : undefined;
+    });
+    expect(pod.status.podIP).toMatch(/^10\.248\.0\.\d+$/);
+  });
+});
