@@ -118,6 +118,7 @@ export class Scheduler {
       return;
     }
     if (this.binding.has(key)) return; // assumed; the bound version is on its way
+    this.snapshot.upsertPod(pod); // remembers (or forgets) a nomination from an earlier preemption
     if ((pod.spec?.schedulerName ?? 'default-scheduler') !== this.name || pod.metadata?.deletionTimestamp || isTerminal(pod)) {
       this.active.delete(key);
       this.unschedulable.delete(key);
@@ -224,6 +225,7 @@ export class Scheduler {
     this.unschedulable.set(q.key, q);
     void this.markUnschedulable(pod, message, result.nominatedNode);
     for (const victim of result.victims ?? []) void this.preemptVictim(victim, pod, result.nominatedNode ?? '');
+    for (const other of result.clearNominations ?? []) void this.clearNomination(other);
   }
 
   private async bind(q: Queued, node: string): Promise<void> {
@@ -260,6 +262,14 @@ export class Scheduler {
       await this.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { metadata: { uid: pod.metadata.uid }, status }, { subresource: 'status', fieldManager: 'default-scheduler' });
     } catch (err) {
       if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) this.log.warn(`status of ${keyOf(pod)}: ${(err as Error).message}`);
+    }
+  }
+
+  private async clearNomination(pod: Pod): Promise<void> {
+    try {
+      await this.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { metadata: { uid: pod.metadata.uid }, status: { nominatedNodeName: null } }, { subresource: 'status', fieldManager: 'default-scheduler' });
+    } catch (err) {
+      if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) this.log.warn(`nomination of ${keyOf(pod)}: ${(err as Error).message}`);
     }
   }
 
