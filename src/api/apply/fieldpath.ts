@@ -118,13 +118,13 @@ export class FieldSet {
   /** Adds a path (mutates; for building). The empty path is ignored. */
   insert(path: Path): this {
     if (path.length === 0) return this;
-    const [head, ...rest] = path;
-    if (rest.length === 0) this.members.add(head);
-    else {
-      let child = this.children.get(head);
-      if (!child) this.children.set(head, (child = new FieldSet()));
-      child.insert(rest);
+    let node: FieldSet = this;
+    for (let i = 0; i < path.length - 1; i++) {
+      let child = node.children.get(path[i]);
+      if (!child) node.children.set(path[i], (child = new FieldSet()));
+      node = child;
     }
+    node.members.add(path[path.length - 1]);
     return this;
   }
 
@@ -136,8 +136,9 @@ export class FieldSet {
 
   /** The subset below a path prefix, without the prefix; undefined when nothing is there. */
   at(prefix: Path): FieldSet | undefined {
-    if (prefix.length === 0) return this;
-    return this.children.get(prefix[0])?.at(prefix.slice(1));
+    let node: FieldSet | undefined = this;
+    for (let i = 0; i < prefix.length && node; i++) node = node.children.get(prefix[i]);
+    return node;
   }
 
   isEmpty(): boolean {
