@@ -27,7 +27,7 @@ export interface NodeOptions {
   log?: (msg: string) => void;
 }
 
-const FIELD_MANAGER = 'k8ts-agent';
+const FIELD_MANAGER = 'kubelet';
 const microTime = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 const rfc3339 = (ms = Date.now()) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 

@@ -51,9 +51,10 @@ interface Entry {
   fieldsV1: Record<string, unknown>;
 }
 
+/** managedFields of an object, without those of the controllers (kube-controller-manager writes status and annotations). */
 async function managed(kind: string, name: string): Promise<Entry[]> {
   const obj = JSON.parse(await ok(['get', kind, name, '-o', 'json', '--show-managed-fields'])) as { metadata: { managedFields?: Entry[] } };
-  return obj.metadata.managedFields ?? [];
+  return (obj.metadata.managedFields ?? []).filter((e) => e.manager !== 'kube-controller-manager');
 }
 
 function deployment(name: string, opts: { replicas?: number; image?: string; labels?: Record<string, string>; env?: boolean } = {}): string {

@@ -20,7 +20,7 @@ function log(msg: string): void {
 }
 
 export async function runAgent(flags: AgentFlags): Promise<void> {
-  const client = KubeClient.fromKubeconfig(flags.kubeconfig);
+  const client = KubeClient.fromKubeconfig(flags.kubeconfig, { userAgent: 'kubelet/v1.33.0 (linux/amd64) k8ts' });
   const labels = Object.fromEntries(flags.nodeLabel.map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
   const single = flags.nodes <= 1;
   const nodes = new SimulatedNodes(client, { count: Math.max(1, flags.nodes), prefix: single ? flags.nodeName : `${flags.nodeName}-`, exactName: single, firstIndex: flags.firstIndex, cpu: flags.cpu, memory: flags.memory, pods: flags.pods, labels, log });

@@ -259,7 +259,7 @@ export class Scheduler {
     const status: Record<string, unknown> = { conditions: [...conds.filter((c) => c.type !== 'PodScheduled'), condition] };
     if (nominated) status.nominatedNodeName = nominated;
     try {
-      await this.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { metadata: { uid: pod.metadata.uid }, status }, { subresource: 'status', fieldManager: 'default-scheduler' });
+      await this.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { metadata: { uid: pod.metadata.uid }, status }, { subresource: 'status', fieldManager: 'kube-scheduler' });
     } catch (err) {
       if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) this.log.warn(`status of ${keyOf(pod)}: ${(err as Error).message}`);
     }
@@ -267,7 +267,7 @@ export class Scheduler {
 
   private async clearNomination(pod: Pod): Promise<void> {
     try {
-      await this.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { metadata: { uid: pod.metadata.uid }, status: { nominatedNodeName: null } }, { subresource: 'status', fieldManager: 'default-scheduler' });
+      await this.client.patch(Resources.pods, pod.metadata.namespace, pod.metadata.name ?? '', 'merge', { metadata: { uid: pod.metadata.uid }, status: { nominatedNodeName: null } }, { subresource: 'status', fieldManager: 'kube-scheduler' });
     } catch (err) {
       if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) this.log.warn(`nomination of ${keyOf(pod)}: ${(err as Error).message}`);
     }
