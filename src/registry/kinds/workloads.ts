@@ -4,6 +4,7 @@ import type { FieldError } from '../../api/status.ts';
 import { specOf, immutableSpecField, type Obj } from './spec.ts';
 import { registerStrategy, type Strategy } from '../strategy.ts';
 import { defaultPodTemplate, validatePodSpec } from './podspec.ts';
+import { deepEqual } from '../../api/patch/json-patch.ts';
 
 
 
@@ -37,6 +38,9 @@ function selectorErrors(spec: Obj, templatePath: string): FieldError[] {
 }
 
 
+/** DaemonSets count template changes in this annotation (upstream's templateGeneration). */
+const TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
 function workload(kind: string, defaults: (spec: Obj) => void, templatePath = 'spec.template'): void {
   registerStrategy(`apps/${kind}`, (base: Strategy): Strategy => ({
     ...base,
@@ -45,12 +49,18 @@ function workload(kind: string, defaults: (spec: Obj) => void, templatePath = 's
       const spec = specOf(obj);
       defaults(spec);
       defaultPodTemplate(spec.template);
+      if (kind === 'DaemonSet') obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [TEMPLATE_GENERATION]: '1' } };
     },
     prepareForUpdate(obj, old) {
       base.prepareForUpdate(obj, old);
       const spec = specOf(obj);
       defaults(spec);
       defaultPodTemplate(spec.template);
+      if (kind === 'DaemonSet') {
+        const prev = Number(old.metadata?.annotations?.[TEMPLATE_GENERATION] ?? '1') || 1;
+        const next = deepEqual(spec.template, specOf(old).template) ? prev : prev + 1;
+        obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [TEMPLATE_GENERATION]: String(next) } };
+      }
     },
     validate(obj) {
       const spec = specOf(obj);
