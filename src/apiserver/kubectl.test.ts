@@ -773,6 +773,20 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(w.body).toContain('"after-drop-19"');
     });
 
+    it('a PUT to /status answers with the new resourceVersion, so the next write with it succeeds', async () => {
+      const path = '/api/v1/namespaces/default/services';
+      expect((await rawRequest(creds, path, { method: 'POST', body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'rv-check' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } }) })).status).toBe(201);
+      const cur = (await rawRequest(creds, `${path}/rv-check`)).json as { metadata: { resourceVersion: string } };
+      const lb = (ip: string) => ({ loadBalancer: { ingress: [{ ip }] } });
+      const put = await rawRequest(creds, `${path}/rv-check/status`, { method: 'PUT', body: JSON.stringify({ ...cur, status: lb('192.0.2.10') }) });
+      expect(put.status).toBe(200);
+      const written = put.json as { metadata: { resourceVersion: string } };
+      expect(written.metadata.resourceVersion).not.toBe(cur.metadata.resourceVersion);
+      expect((await rawRequest(creds, `${path}/rv-check`)).json).toMatchObject({ metadata: { resourceVersion: written.metadata.resourceVersion } });
+      const again = await rawRequest(creds, `${path}/rv-check/status`, { method: 'PUT', body: JSON.stringify({ ...(put.json as object), status: lb('192.0.2.11') }) });
+      expect(again.status).toBe(200);
+    });
+
     it('the server stays up after all of the above', async () => {
       expect(server.alive()).toBe(true);
       const r = await rawRequest(creds, '/api/v1/namespaces/default');

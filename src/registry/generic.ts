@@ -20,6 +20,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** A server-side apply: the mutation already set managedFields, and it may create the object. */
   apply?: boolean;
+  /** Validating admission of a new object, after defaults and validation (ResourceQuota). */
+  admitCreate?: (obj: KubeObject) => Promise<void>;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -173,6 +175,7 @@ export class GenericStore {
     this.strategy.prepareForCreate(obj);
     this.recordManagers(obj, undefined, opts);
     this.validateAll(obj);
+    await opts.admitCreate?.(obj);
     const name = m.name as string;
     if (opts.dryRun) {
       const existing = await this.read(namespace, name);
@@ -241,12 +244,14 @@ export class GenericStore {
     if (nm.name && nm.name !== name) throw new StatusError(400, 'BadRequest', `the name of the object (${nm.name}) does not match the name on the URL (${name})`);
     const applied = opts.apply ? nm.managedFields : undefined;
     this.prepareUpdate(next, cur.obj, opts.subresource ?? '');
+    // prepareUpdate may replace the metadata (status and finalize writes keep the stored one).
+    const fm = meta(next);
     if (opts.apply) {
-      if (applied) meta(next).managedFields = applied;
-      else delete meta(next).managedFields;
+      if (applied) fm.managedFields = applied;
+      else delete fm.managedFields;
     } else this.recordManagers(next, cur.obj, opts);
     this.validateAll(next, cur.obj, opts.subresource);
-    nm.resourceVersion = om.resourceVersion;
+    fm.resourceVersion = om.resourceVersion;
     if (deepEqual(next, cur.obj)) {
       // Nothing to write, unless the cached copy was behind: only storage can say.
       if (cur.cached) return 'retry';
@@ -256,13 +261,13 @@ export class GenericStore {
     const key = this.key(namespace, name);
     const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
     // The last finalizer gone from an object being deleted (and not waiting out a grace period) deletes it.
-    const finalize = nm.deletionTimestamp !== undefined && !nm.deletionGracePeriodSeconds && (nm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
+    const finalize = fm.deletionTimestamp !== undefined && !fm.deletionGracePeriodSeconds && (fm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
     const r = await this.store.txn({
       compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
       success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
     });
     if (!r.succeeded) return 'retry';
-    nm.resourceVersion = String(r.header.revision);
+    fm.resourceVersion = String(r.header.revision);
     if (finalize) await this.strategy.release?.(next, this.store);
     return { object: next, created: false };
   }
