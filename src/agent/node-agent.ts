@@ -7,7 +7,7 @@ import { StatusError } from '../api/status.ts';
 import type { KubeClient } from '../client/kube-client.ts';
 import { Resources } from '../client/resources.ts';
 import { deepEqual } from '../api/patch/json-patch.ts';
-import { computePodStatus } from './pod-status.ts';
+import { computePodStatus, type PodRuntimeView } from './pod-status.ts';
 import type { PodRuntime } from './runtime.ts';
 
 export interface NodeOptions {
@@ -211,7 +211,9 @@ export class NodeAgent {
     const ns = m.namespace ?? 'default';
     const name = m.name ?? '';
     if (m.deletionTimestamp) {
+      const view = this.runtime.view(uid);
       await this.runtime.kill(uid, m.deletionGracePeriodSeconds ?? 0);
+      await this.reportStopped(pod, view);
       try {
         await this.client.delete(Resources.pods, ns, name, { gracePeriodSeconds: 0, preconditions: { uid } });
       } catch (err) {
@@ -234,6 +236,31 @@ export class NodeAgent {
     } catch (err) {
       if (err instanceof StatusError && (err.code === 404 || err.code === 409)) return;
       throw err;
+    }
+  }
+
+  /**
+   * A pod stopped for its deletion ends in a terminal phase before it goes, as the kubelet
+   * reports it: its running containers terminated (SIGTERM, exit 143), so the phase is Failed
+   * unless it had already succeeded. Jobs count such pods from this.
+   */
+  private async reportStopped(pod: KubeObject, view: PodRuntimeView | undefined): Promise<void> {
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    if (!view || phase === 'Succeeded' || phase === 'Failed') return;
+    const now = rfc3339();
+    const containers = new Map(view.containers);
+    for (const [name, info] of containers) {
+      if (info.state.kind !== 'running') continue;
+      containers.set(name, { ...info, state: { kind: 'terminated', exitCode: 143, reason: 'Error', startedAt: info.state.startedAt, finishedAt: now } });
+    }
+    const status = computePodStatus(pod, { ...view, containers, sandboxReady: false }, now);
+    if (status.phase === 'Running') status.phase = 'Failed';
+    const m = pod.metadata ?? {};
+    try {
+      await this.client.patch(Resources.pods, m.namespace ?? 'default', m.name ?? '', 'merge', { metadata: { uid: m.uid }, status }, { subresource: 'status', fieldManager: FIELD_MANAGER });
+      this.stats.podStatusWrites++;
+    } catch (err) {
+      if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) throw err;
     }
   }
 

@@ -1,4 +1,5 @@
 // Table columns per kind, as kubectl shows them from a real cluster (priority 1 = -o wide).
+import { age } from './table.ts';
 import type { KubeObject } from '../api/object.ts';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -108,13 +109,20 @@ export const printers: Record<string, Printer> = {
     columns: [['Status', 'string'], ['Completions', 'string'], ['Duration', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1], ['Selector', 'string', 1]],
     cells: (o: Any) => {
       const conds = list(o.status?.conditions);
-      const status = conds.find((c) => c.type === 'Complete' && c.status === 'True') ? 'Complete' : conds.find((c) => c.type === 'Failed' && c.status === 'True') ? 'Failed' : o.spec?.suspend ? 'Suspended' : 'Running';
-      return [status, `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`, '', ...containerImages(o.spec), selector(o.spec?.selector)];
+      const is = (t: string) => conds.some((c) => c.type === t && c.status === 'True');
+      const status = is('Complete') ? 'Complete' : is('Failed') ? 'Failed' : o.metadata?.deletionTimestamp ? 'Terminating' : is('FailureTarget') ? 'FailureTarget' : is('SuccessCriteriaMet') ? 'SuccessCriteriaMet' : is('Suspended') ? 'Suspended' : 'Running';
+      const succeeded = o.status?.succeeded ?? 0;
+      const parallelism = o.spec?.parallelism ?? 0;
+      const completions = o.spec?.completions !== undefined && o.spec?.completions !== null ? `${succeeded}/${o.spec.completions}` : parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+      const start = o.status?.startTime ? Date.parse(o.status.startTime) : NaN;
+      const end = o.status?.completionTime ? Date.parse(o.status.completionTime) : Date.now();
+      const duration = Number.isFinite(start) ? age(new Date(start).toISOString(), end) : '';
+      return [status, completions, duration, ...containerImages(o.spec), selector(o.spec?.selector)];
     },
   },
   CronJob: {
     columns: [['Schedule', 'string'], ['Timezone', 'string'], ['Suspend', 'boolean'], ['Active', 'integer'], ['Last Schedule', 'string'], ['Containers', 'string', 1], ['Images', 'string', 1]],
-    cells: (o: Any) => [o.spec?.schedule ?? '', o.spec?.timeZone ?? '<none>', o.spec?.suspend ?? false, list(o.status?.active).length, o.status?.lastScheduleTime ?? '<none>', ...containerImages(o.spec?.jobTemplate?.spec)],
+    cells: (o: Any) => [o.spec?.schedule ?? '', o.spec?.timeZone ?? '<none>', o.spec?.suspend ?? false, list(o.status?.active).length, o.status?.lastScheduleTime ? age(o.status.lastScheduleTime) : '<none>', ...containerImages(o.spec?.jobTemplate?.spec)],
   },
   Node: {
     columns: [['Status', 'string'], ['Roles', 'string'], ['Version', 'string'], ['Internal-IP', 'string', 1], ['OS-Image', 'string', 1], ['Kernel-Version', 'string', 1], ['Container-Runtime', 'string', 1]],
