@@ -310,6 +310,14 @@ export class GenericStore {
       for (const [k, v] of Object.entries(old)) if (k !== 'status' && k !== 'metadata') next[k] = structuredClone(v);
       const keepMeta = structuredClone(om);
       keepMeta.resourceVersion = nm.resourceVersion;
+      // As upstream's status strategies: annotations (and, but for the apps kinds, labels) may
+      // change with the status; the rest of the metadata stays as stored.
+      if (nm.annotations !== undefined) keepMeta.annotations = nm.annotations;
+      else delete keepMeta.annotations;
+      if (this.info.group !== 'apps') {
+        if (nm.labels !== undefined) keepMeta.labels = nm.labels;
+        else delete keepMeta.labels;
+      }
       next.metadata = keepMeta;
       return;
     }

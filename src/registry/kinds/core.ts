@@ -233,6 +233,28 @@ registerStrategy('/Secret', (base: Strategy): Strategy => ({
   },
 }));
 
+registerStrategy('/ReplicationController', (base: Strategy): Strategy => {
+  // Upstream's v1 defaults: the selector and the labels follow the template's labels, one replica.
+  const defaults = (obj: KubeObject) => {
+    const spec = specOf(obj);
+    const tmplLabels = ((spec.template as Obj | undefined)?.metadata as Obj | undefined)?.labels as Record<string, string> | undefined;
+    if (tmplLabels && (!spec.selector || Object.keys(spec.selector as object).length === 0)) spec.selector = { ...tmplLabels };
+    if (tmplLabels && !obj.metadata?.labels) obj.metadata = { ...obj.metadata, labels: { ...tmplLabels } };
+    spec.replicas ??= 1;
+  };
+  return {
+    ...base,
+    prepareForCreate(obj) {
+      base.prepareForCreate(obj);
+      defaults(obj);
+    },
+    prepareForUpdate(obj, old) {
+      base.prepareForUpdate(obj, old);
+      defaults(obj);
+    },
+  };
+});
+
 registerStrategy('/ConfigMap', (base: Strategy): Strategy => ({
   ...base,
   validateUpdate(obj, old) {
