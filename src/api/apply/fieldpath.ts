@@ -104,6 +104,17 @@ export const renderPath = (path: Path): string => path.map(renderElement).join('
 
 const sortElements = (pes: Iterable<PathElement>): PathElement[] => [...pes].sort(compareElements);
 
+/** The node `count` elements down `path` from `root`, creating missing ones when `create`. */
+function descend(root: FieldSet, path: Path, count: number, create: boolean): FieldSet | undefined {
+  let node: FieldSet | undefined = root;
+  for (let i = 0; i < count && node; i++) {
+    let child: FieldSet | undefined = node.children.get(path[i]);
+    if (!child && create) node.children.set(path[i], (child = new FieldSet()));
+    node = child;
+  }
+  return node;
+}
+
 /** A set of paths: a trie whose nodes are members (owned themselves) and/or have children. */
 export class FieldSet {
   readonly members = new Set<PathElement>();
@@ -118,13 +129,7 @@ export class FieldSet {
   /** Adds a path (mutates; for building). The empty path is ignored. */
   insert(path: Path): this {
     if (path.length === 0) return this;
-    let node: FieldSet = this;
-    for (let i = 0; i < path.length - 1; i++) {
-      let child = node.children.get(path[i]);
-      if (!child) node.children.set(path[i], (child = new FieldSet()));
-      node = child;
-    }
-    node.members.add(path[path.length - 1]);
+    descend(this, path, path.length - 1, true)?.members.add(path[path.length - 1]);
     return this;
   }
 
@@ -136,9 +141,7 @@ export class FieldSet {
 
   /** The subset below a path prefix, without the prefix; undefined when nothing is there. */
   at(prefix: Path): FieldSet | undefined {
-    let node: FieldSet | undefined = this;
-    for (let i = 0; i < prefix.length && node; i++) node = node.children.get(prefix[i]);
-    return node;
+    return descend(this, prefix, prefix.length, false);
   }
 
   isEmpty(): boolean {

@@ -14,6 +14,7 @@ import type { RequestInfo } from '../request-info.ts';
 import { respondObject, withTypeMeta } from './read.ts';
 import { applyScale, scaleOf } from './scale.ts';
 import { APPLY_PATCH, handleApply } from './apply.ts';
+import { admitResourceQuota } from '../admission/resourcequota.ts';
 
 export function dryRunOf(q: URLSearchParams): boolean {
   const values = q.getAll('dryRun');
@@ -116,7 +117,7 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
   checkFields(obj, reg.info.definition, duplicates, q, res);
   await admitNamespace(regs, reg, ri.namespace);
   withTypeMeta(reg, obj);
-  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req) });
+  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req), admitCreate: (o) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun }) });
   respondObject(reg, created, neg, res, 201, q);
 }
 
