@@ -372,10 +372,11 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
   });
 
   describe('protobuf request bodies (kubectl create <generator>)', () => {
-    it('kubectl create namespace t, then delete ns t leaves it Terminating', async () => {
+    it('kubectl create namespace t, then kubectl delete ns t returns once the namespace is gone', async () => {
       expect(await ok(['create', 'namespace', 'gen-ns'])).toBe('namespace/gen-ns created\n');
-      await ok(['delete', 'ns', 'gen-ns', '--wait=false']);
-      expect(await ok(['get', 'ns', 'gen-ns', '-o', 'jsonpath={.status.phase}'])).toBe('Terminating');
+      await ok(['create', 'configmap', 'inside', '-n', 'gen-ns', '--from-literal=a=b']);
+      expect(await ok(['delete', 'ns', 'gen-ns', '--timeout=60s'])).toBe('namespace "gen-ns" deleted\n');
+      expect(await fails(['get', 'ns', 'gen-ns'])).toContain('namespaces "gen-ns" not found');
     });
 
     it('kubectl create configmap --from-literal creates the configmap', async () => {
@@ -499,12 +500,18 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       expect(err).toContain('namespaces "no-such-ns" not found');
     });
 
-    it('create namespace t then delete ns t leaves it Terminating (no namespace controller yet)', async () => {
+    it('a namespace whose content holds a finalizer stays Terminating and refuses new objects', async () => {
       expect(await ok(['create', '-f', file('ns-t.yaml', nsYaml('t'))])).toBe('namespace/t created\n');
       expect(await ok(['get', 'ns', 't', '-o', 'jsonpath={.status.phase}'])).toBe('Active');
+      await ok(['create', '-f', file('held.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: t\n  finalizers:\n  - example.com/hold\n')]);
       expect(await ok(['delete', 'ns', 't', '--wait=false'])).toBe('namespace "t" deleted\n');
       expect(await ok(['get', 'ns', 't', '-o', 'jsonpath={.status.phase}'])).toBe('Terminating');
       expect(await ok(['get', 'ns', 't', '-o', 'jsonpath={.metadata.deletionTimestamp}'])).toMatch(/^\d{4}-/);
+      const refused = await fails(['create', 'configmap', 'late', '-n', 't']);
+      expect(refused).toContain('configmaps "late" is forbidden: unable to create new content in namespace t because it is being terminated');
+      // Releasing the finalizer lets the namespace controller finish.
+      await ok(['patch', 'configmap', 'held', '-n', 't', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+      await ok(['wait', '--for=delete', 'namespace/t', '--timeout=60s']);
     });
   });
 

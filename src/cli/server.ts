@@ -12,6 +12,7 @@ import { KubeClient } from '../client/kube-client.ts';
 import { SimulatedNodes } from '../agent/simulated/cluster.ts';
 import { ControllerManager } from '../controllers/manager.ts';
 import { allControllers } from '../controllers/index.ts';
+import { rootCACertPublisher } from '../controllers/core/index.ts';
 import { stderrLogger } from '../controllers/framework/log.ts';
 import { LeaderElector } from '../controllers/framework/leader-election.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
@@ -57,7 +58,7 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
-  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: allControllers, logger: stderrLogger('controller-manager') });
+  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: [...allControllers, rootCACertPublisher(pki.caCertPem)], logger: stderrLogger('controller-manager') });
   await controllers.start();
   const scheduler = await startScheduler(server);
   let nodes: SimulatedNodes | undefined;

@@ -52,7 +52,7 @@ export async function handleApply(regs: Registries, reg: Registry, ri: RequestIn
     const dups = duplicates();
     if (dups.length > 0) throw badRequest(`error decoding the apply configuration: ${dups.map((d) => `duplicate field "${d}"`).join(', ')}`);
   }
-  if (!reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace);
+  if (!reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace, ri.name);
   const subresource = ri.subresource || undefined;
   const { object, created } = await reg.gs.guaranteedUpdate(
     ri.namespace,

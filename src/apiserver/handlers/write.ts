@@ -86,7 +86,7 @@ export function checkNamespace(reg: Registry, ri: RequestInfo, obj: KubeObject):
 }
 
 /** NamespaceLifecycle admission: new objects need an existing namespace that is not terminating. */
-export async function admitNamespace(regs: Registries, reg: Registry, ns: string): Promise<void> {
+export async function admitNamespace(regs: Registries, reg: Registry, ns: string, name = ''): Promise<void> {
   if (!reg.info.namespaced) return;
   const nsReg = regs.get('', 'v1', 'namespaces');
   if (!nsReg) return;
@@ -101,7 +101,7 @@ export async function admitNamespace(regs: Registries, reg: Registry, ns: string
     }
   }
   if (obj.metadata?.deletionTimestamp || (obj.status as { phase?: string } | undefined)?.phase === 'Terminating') {
-    throw new StatusError(403, 'Forbidden', `${reg.info.resource} "${''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
+    throw new StatusError(403, 'Forbidden', `${reg.info.resource} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
     });
   }
@@ -115,7 +115,7 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
   checkTypeMeta(reg, obj);
   checkNamespace(reg, ri, obj);
   checkFields(obj, reg.info.definition, duplicates, q, res);
-  await admitNamespace(regs, reg, ri.namespace);
+  await admitNamespace(regs, reg, ri.namespace, obj.metadata?.name ?? obj.metadata?.generateName ?? '');
   withTypeMeta(reg, obj);
   const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req), admitCreate: (o) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun }) });
   respondObject(reg, created, neg, res, 201, q);
@@ -139,7 +139,7 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
   meta(obj).name = ri.name;
   withTypeMeta(reg, obj);
   // Only an update that may create the object needs the namespace check (and its read).
-  if (reg.gs.strategy.allowCreateOnUpdate && !reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace);
+  if (reg.gs.strategy.allowCreateOnUpdate && !reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace, ri.name);
   const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource, fieldManager: fieldManagerOf(q, req) });
   respondObject(reg, object, neg, res, created ? 201 : 200, q);
 }
