@@ -1,0 +1,167 @@
+// The disruption controller (upstream's disruption controller; Events as "controllermanager"):
+// keeps each PodDisruptionBudget's status (currentHealthy, desiredHealthy, expectedPods,
+// disruptionsAllowed, observedGeneration, disruptedPods, the DisruptionAllowed condition) in
+// line with the pods its selector selects (disruption-logic.ts computes). The pods/eviction
+// subresource of the API server reads and decrements that status.
+import type { KubeObject, OwnerReference } from '../../api/object.ts';
+import { fromLabelSelectorObject, matchesLabels } from '../../api/selectors.ts';
+import { isConflict, isNotFound } from '../../client/kube-client.ts';
+import { Resources, resourceOf } from '../../client/resources.ts';
+import type { EventRecorder } from '../framework/events.ts';
+import { deletedObject, type Informer } from '../framework/informer.ts';
+import { errorMessage, type Logger } from '../framework/log.ts';
+import { keyOf, splitKey } from '../framework/store.ts';
+import { runWorkers, WorkQueue, type ReconcileResult } from '../framework/workqueue.ts';
+import type { Controller, ControllerContext } from '../manager.ts';
+import { countHealthy, disruptedPodMap, expectedPodCount, failSafeStatus, goLabelSelector, pdbStatus, type Pdb, type PdbStatus } from './disruption-logic.ts';
+import { controllerOf, rfc3339, withKind, type Pod } from './types.ts';
+
+interface Scalable extends KubeObject {
+  spec?: { replicas?: number };
+}
+
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+
+export class DisruptionController implements Controller {
+  readonly name = 'disruption-controller';
+  private ctx!: ControllerContext;
+  private pdbs!: Informer<Pdb>;
+  private pods!: Informer<Pod>;
+  private rcs!: Informer<Scalable>;
+  private rss!: Informer<Scalable>;
+  private deployments!: Informer<Scalable>;
+  private statefulsets!: Informer<Scalable>;
+  private recorder!: EventRecorder;
+  private log!: Logger;
+  private readonly queue = new WorkQueue<string>({ name: 'disruption' });
+
+  start(ctx: ControllerContext): void {
+    this.ctx = ctx;
+    this.recorder = ctx.recorder('controllermanager');
+    this.log = ctx.logger(this.name);
+    this.pdbs = ctx.informers.informerFor<Pdb>(Resources.poddisruptionbudgets);
+    this.pods = ctx.informers.informerFor<Pod>(Resources.pods);
+    this.rcs = ctx.informers.informerFor<Scalable>(Resources.replicationcontrollers);
+    this.rss = ctx.informers.informerFor<Scalable>(Resources.replicasets);
+    this.deployments = ctx.informers.informerFor<Scalable>(Resources.deployments);
+    this.statefulsets = ctx.informers.informerFor<Scalable>(Resources.statefulsets);
+    const q = (p: Pdb) => this.queue.add(keyOf(p));
+    this.pdbs.addEventHandler({ onAdd: q, onUpdate: (_o, n) => q(n), onDelete: (x) => q(deletedObject(x)) });
+    const qPod = (p: Pod) => this.pdbsOfPod(p).forEach(q);
+    this.pods.addEventHandler({
+      onAdd: qPod,
+      onUpdate: (o, n) => {
+        qPod(n);
+        if (JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) qPod(o);
+      },
+      onDelete: (x) => qPod(deletedObject(x)),
+    });
+  }
+
+  async run(): Promise<void> {
+    await runWorkers(this.queue, 1, (key) => this.sync(key), { logger: this.log });
+  }
+
+  stop(): void {
+    this.queue.shutDown();
+  }
+
+  private pdbsOfPod(pod: Pod): Pdb[] {
+    return this.pdbs.store.byIndex('namespace', pod.metadata?.namespace ?? '').filter((pdb) => {
+      const sel = selectorOf(pdb);
+      return sel !== undefined && sel.length > 0 && matchesLabels(sel, pod.metadata?.labels);
+    });
+  }
+
+  private async sync(key: string): Promise<void | ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const pdb = this.pdbs.store.get(namespace, name);
+    if (!pdb) return;
+    try {
+      return await this.trySync(pdb);
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) throw err;
+      this.log.warn(`failed to sync PDB ${key}: ${errorMessage(err)}`);
+      await this.writeStatus(pdb, failSafeStatus(pdb, errorMessage(err), rfc3339(this.ctx.now().getTime())));
+    }
+  }
+
+  private async trySync(pdb: Pdb): Promise<void | ReconcileResult> {
+    const ns = pdb.metadata?.namespace ?? '';
+    const sel = selectorOf(pdb);
+    const pods = sel === undefined ? [] : this.pods.store.byIndex('namespace', ns).filter((p) => matchesLabels(sel, p.metadata?.labels));
+    const ref = withKind(pdb, 'policy/v1', 'PodDisruptionBudget');
+    if (pods.length === 0) this.recorder.event(ref, 'Normal', 'NoPods', 'No matching pods found');
+    let e;
+    try {
+      e = await expectedPodCount(pdb, pods, (pod, r) => this.scaleOf(ns, pod, r));
+    } catch (err) {
+      this.recorder.event(ref, 'Warning', 'CalculateExpectedPodCountFailed', `Failed to calculate the number of expected pods: ${errorMessage(err)}`);
+      throw err;
+    }
+    if (e.unmanaged.length > 0) {
+      this.recorder.event(ref, 'Warning', 'UnmanagedPods', `Pods selected by this PodDisruptionBudget (selector: ${goLabelSelector(pdb.spec?.selector)}) were found to be unmanaged. As a result, the status of the PDB cannot be calculated correctly, which may result in undefined behavior. To account for these pods please set ".spec.minAvailable" field of the PDB to an integer value.`);
+    }
+    const now = this.ctx.now().getTime();
+    const { map, recheckMs } = disruptedPodMap(pdb, pods, now);
+    const healthy = countHealthy(pods, map, now);
+    const status = pdbStatus(pdb, { expected: e.expected, desired: e.desired, healthy, disrupted: map }, rfc3339(now));
+    if (status) await this.writeStatus(pdb, status);
+    if (recheckMs !== undefined) return { requeueAfterMs: Math.max(0, recheckMs - now) + 1 };
+  }
+
+  private async writeStatus(pdb: Pdb, status: PdbStatus): Promise<void> {
+    await this.ctx.client.updateStatus(Resources.poddisruptionbudgets, pdb.metadata?.namespace, { ...withKind(pdb, 'policy/v1', 'PodDisruptionBudget'), status });
+  }
+
+  /** The scale of a pod's controller, found as upstream's finders do (a Deployment for its ReplicaSets). */
+  private async scaleOf(ns: string, _pod: Pod, ref: OwnerReference): Promise<{ uid: string; replicas: number } | undefined> {
+    const group = groupOf(ref.apiVersion);
+    const owned = (inf: Informer<Scalable>) => {
+      const o = inf.store.get(ns, ref.name);
+      return o && o.metadata?.uid === ref.uid ? o : undefined;
+    };
+    const scale = (o: Scalable) => ({ uid: o.metadata?.uid ?? '', replicas: o.spec?.replicas ?? 1 });
+    if (group === '' && ref.kind === 'ReplicationController') {
+      const rc = owned(this.rcs);
+      return rc && scale(rc);
+    }
+    if (group === 'apps' && ref.kind === 'ReplicaSet') {
+      const rs = owned(this.rss);
+      if (!rs) return undefined;
+      const dref = controllerOf(rs);
+      if (dref && dref.kind === 'Deployment' && groupOf(dref.apiVersion) === 'apps') {
+        const d = this.deployments.store.get(ns, dref.name);
+        if (d && d.metadata?.uid === dref.uid) return scale(d);
+      }
+      return scale(rs);
+    }
+    if (group === 'apps' && ref.kind === 'StatefulSet') {
+      const ss = owned(this.statefulsets);
+      return ss && scale(ss);
+    }
+    // Any other controller with a scale subresource.
+    const gvr = resourceOf(ref.apiVersion, ref.kind);
+    if (!gvr) throw new Error(`no matches for kind "${ref.kind}" in version "${ref.apiVersion}"`);
+    try {
+      const s = await this.ctx.client.getSubresource<{ metadata?: { uid?: string }; spec?: { replicas?: number } }>(gvr, ns, ref.name, 'scale');
+      if (s.metadata?.uid !== ref.uid) return undefined;
+      return { uid: ref.uid, replicas: s.spec?.replicas ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}
+
+function selectorOf(pdb: Pdb) {
+  try {
+    return fromLabelSelectorObject(pdb.spec?.selector);
+  } catch {
+    return undefined;
+  }
+}
+
+export function disruptionController(): Controller {
+  return new DisruptionController();
+}
