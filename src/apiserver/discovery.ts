@@ -27,8 +27,11 @@ function resourceList(gv: string, resources: ResourceInfo[]): unknown {
     out.push(entry);
     for (const s of r.subresources) {
       const sub: Record<string, unknown> = { name: `${r.resource}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: s.verbs };
-      if (s.group !== r.group) sub.group = s.group;
-      if (s.version !== r.version) sub.version = s.version;
+      // Both or neither, as upstream lists pods/eviction (policy/v1) and deployments/scale (autoscaling/v1).
+      if (s.group !== r.group || s.version !== r.version) {
+        sub.group = s.group;
+        sub.version = s.version;
+      }
       out.push(sub);
     }
   }

@@ -209,10 +209,8 @@ describe('PodDisruptionBudget', () => {
 
   }, 120_000);
 
-  // Known server bug: /api/v1 lists pods/eviction without `version: v1`, so kubectl drain thinks
-  // the server has no eviction support and deletes the pod instead of evicting it. Remove
-  // `.fails` once discovery is fixed.
-  it.fails('kubectl drain is refused by the budget', async () => {
+  // kubectl drain finds pods/eviction (policy/v1) in discovery and evicts, so the budget holds.
+  it('kubectl drain is refused by the budget', async () => {
     try {
       const drain = await server.kubectl(['drain', 'sim-node-1', '--pod-selector', 'app=db', '--force', '--ignore-daemonsets', '--timeout=7s'], { timeoutMs: 30_000 });
       expect(drain.code, drain.stdout + drain.stderr).not.toBe(0);
