@@ -36,8 +36,11 @@ async function createNamespace(name: string): Promise<void> {
   await core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
 }
 
+/** The label of this file's ConfigMaps: every namespace also holds kube-root-ca.crt, as on a real cluster. */
+const MINE = 'suite=client-node';
+
 function cm(name: string, data: Record<string, string>, labels?: Record<string, string>): V1ConfigMap {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels }, data };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { suite: 'client-node', ...labels } }, data };
 }
 
 interface StatusBody {
@@ -104,7 +107,7 @@ describe('@kubernetes/client-node against k8ts server', () => {
 
       const read = await core.readNamespacedConfigMap({ name: 'settings', namespace: ns });
       expect(read.data).toEqual({ color: 'red', size: 'L' });
-      expect(read.metadata?.labels).toEqual({ app: 'shop' });
+      expect(read.metadata?.labels).toEqual({ suite: 'client-node', app: 'shop' });
       expect(read.metadata?.resourceVersion).toBe(rv1);
 
       read.data = { color: 'blue', size: 'L' };
@@ -118,7 +121,7 @@ describe('@kubernetes/client-node against k8ts server', () => {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
       expect(merged.data).toEqual({ color: 'blue', shape: 'round' });
-      expect(merged.metadata?.labels).toEqual({ app: 'shop', tier: 'front' });
+      expect(merged.metadata?.labels).toEqual({ suite: 'client-node', app: 'shop', tier: 'front' });
 
       // The generated client's default patch Content-Type is application/json-patch+json.
       const jsonPatched = await core.patchNamespacedConfigMap({
@@ -131,7 +134,7 @@ describe('@kubernetes/client-node against k8ts server', () => {
         ],
       });
       expect(jsonPatched.data).toEqual({ color: 'green', shape: 'round' });
-      expect(jsonPatched.metadata?.labels).toEqual({ app: 'shop' });
+      expect(jsonPatched.metadata?.labels).toEqual({ suite: 'client-node', app: 'shop' });
 
       const strategic = await core.patchNamespacedConfigMap(
         { name: 'settings', namespace: ns, body: { data: { extra: 'x' } } },
@@ -192,6 +195,13 @@ describe('@kubernetes/client-node against k8ts server', () => {
       expected.push(name);
       await core.createNamespacedConfigMap({ namespace: ns, body: cm(name, { i: String(i) }) });
     }
+    // The namespace also holds kube-root-ca.crt (published by a controller, as on a real cluster).
+    for (let i = 0; i < 80; i++) {
+      const found = await core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: ns }).then(() => true, () => false);
+      if (found) break;
+      await sleep(250);
+    }
+    expected.push('kube-root-ca.crt');
     const seen: string[] = [];
     const pageSizes: number[] = [];
     let token: string | undefined;
@@ -204,11 +214,11 @@ describe('@kubernetes/client-node against k8ts server', () => {
       listRv ??= list.metadata?.resourceVersion;
       expect(list.metadata?.resourceVersion).toBe(listRv);
       token = list.metadata?._continue || undefined;
-      if (token) expect(list.metadata?.remainingItemCount).toBe(10 - seen.length);
+      if (token) expect(list.metadata?.remainingItemCount).toBe(11 - seen.length);
       if (!token) break;
     }
     expect(token).toBeUndefined();
-    expect(pageSizes).toEqual([3, 3, 3, 1]);
+    expect(pageSizes).toEqual([3, 3, 3, 2]);
     expect(seen).toEqual(expected);
   });
 
@@ -216,10 +226,10 @@ describe('@kubernetes/client-node against k8ts server', () => {
     const ns = 'snapshot';
     await createNamespace(ns);
     for (let i = 0; i < 4; i++) await core.createNamespacedConfigMap({ namespace: ns, body: cm(`a-${i}`, { i: String(i) }) });
-    const first = await core.listNamespacedConfigMap({ namespace: ns, limit: 2 });
+    const first = await core.listNamespacedConfigMap({ namespace: ns, limit: 2, labelSelector: MINE });
     await core.createNamespacedConfigMap({ namespace: ns, body: cm('z-late', { i: 'late' }) });
     await core.deleteNamespacedConfigMap({ name: 'a-3', namespace: ns });
-    const second = await core.listNamespacedConfigMap({ namespace: ns, limit: 10, _continue: first.metadata!._continue! });
+    const second = await core.listNamespacedConfigMap({ namespace: ns, limit: 10, _continue: first.metadata!._continue!, labelSelector: MINE });
     expect([...first.items, ...second.items].map((c) => c.metadata!.name)).toEqual(['a-0', 'a-1', 'a-2', 'a-3']);
   });
 
@@ -228,7 +238,7 @@ describe('@kubernetes/client-node against k8ts server', () => {
       const ns = 'informer';
       await createNamespace(ns);
       await core.createNamespacedConfigMap({ namespace: ns, body: cm('before', { a: '1' }) });
-      const informer = makeInformer<V1ConfigMap>(kc, `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns }));
+      const informer = makeInformer<V1ConfigMap>(kc, `/api/v1/namespaces/${ns}/configmaps`, () => core.listNamespacedConfigMap({ namespace: ns, labelSelector: MINE }), MINE);
       const events: string[] = [];
       const errors: unknown[] = [];
       informer.on('add', (o) => events.push(`add ${o.metadata?.name}`));
@@ -284,11 +294,11 @@ describe('@kubernetes/client-node against k8ts server', () => {
       // holds: the watch that follows gets 410 Expired and the informer must list again.
       const listFn = async () => {
         lists++;
-        const list = await core.listNamespacedConfigMap({ namespace: ns });
+        const list = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: MINE });
         if (lists === 1) list.metadata = { ...list.metadata, resourceVersion: '1' };
         return list;
       };
-      const lw = new ListWatch<V1ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, new Watch(kc), listFn, false);
+      const lw = new ListWatch<V1ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, new Watch(kc), listFn, false, MINE);
       const added: string[] = [];
       const errors: unknown[] = [];
       lw.on('add', (o) => added.push(o.metadata!.name!));
@@ -324,9 +334,9 @@ describe('@kubernetes/client-node against k8ts server', () => {
       }
       const listFn = () => {
         lists++;
-        return core.listNamespacedConfigMap({ namespace: ns });
+        return core.listNamespacedConfigMap({ namespace: ns, labelSelector: MINE });
       };
-      const lw = new ListWatch<V1ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, new ShortWatch(kc), listFn, false);
+      const lw = new ListWatch<V1ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, new ShortWatch(kc), listFn, false, MINE);
       const seen: string[] = [];
       const errors: unknown[] = [];
       lw.on('add', (o: KubernetesObject) => seen.push(`add ${o.metadata!.name}`));
