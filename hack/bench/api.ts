@@ -123,6 +123,8 @@ async function timed(n: number, fn: () => Promise<void>): Promise<{ p50: number;
 
 async function watchFanOut(c: ApiClient, kubeconfig: string): Promise<number> {
   await c.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watched' } });
+  // The namespace gets kube-root-ca.crt from a controller: let it land before the list.
+  for (let i = 0; i < 100 && (await c.call('GET', '/api/v1/namespaces/watched/configmaps/kube-root-ca.crt')).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
   const list = JSON.parse((await c.call('GET', '/api/v1/namespaces/watched/configmaps')).body) as { metadata: { resourceVersion: string } };
   const w = startWatchers({ kubeconfig, path: `/api/v1/namespaces/watched/configmaps?watch=1&resourceVersion=${list.metadata.resourceVersion}`, count: 1000, lines: 100 });
   try {

@@ -6,6 +6,7 @@ const W = Number(nw), E = Number(ne);
 const c = clientFromKubeconfig(kc, 4);
 const ns = `w${Date.now()}`;
 await c.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+for (let i = 0; i < 100 && (await c.call('GET', `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
 const list = JSON.parse((await c.call('GET', `/api/v1/namespaces/${ns}/configmaps`)).body) as { metadata: { resourceVersion: string } };
 const w = startWatchers({ kubeconfig: kc, path: `/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=${list.metadata.resourceVersion}`, count: W, lines: E });
 await w.ready;

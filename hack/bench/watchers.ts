@@ -36,9 +36,14 @@ if (!isMainThread && parentPort) {
   let connected = 0;
   for (let i = 0; i < job.count; i++) {
     let lines = 0;
+    let counted = false;
     c.stream(job.path, (chunk) => {
       for (let j = chunk.indexOf(10); j >= 0; j = chunk.indexOf(10, j + 1)) lines++;
-      if (lines === job.lines && ++complete === job.count) port.postMessage({ type: 'done', at: performance.timeOrigin + performance.now() });
+      // At least: a namespace may hold objects of its own (kube-root-ca.crt) besides the bench's.
+      if (!counted && lines >= job.lines) {
+        counted = true;
+        if (++complete === job.count) port.postMessage({ type: 'done', at: performance.timeOrigin + performance.now() });
+      }
     }, () => {
       if (++connected === job.count) port.postMessage({ type: 'ready' });
     });
