@@ -8,7 +8,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SUITES = ['src/apiserver/kubectl.test.ts', 'src/apiserver/client-node.test.ts', 'src/apiserver/apply.test.ts', 'src/apiserver/helm.test.ts'].filter((f) => existsSync(join(root, f)));
+const SUITES = [
+  'src/apiserver/kubectl.test.ts',
+  'src/apiserver/client-node.test.ts',
+  'src/apiserver/apply.test.ts',
+  'src/apiserver/helm.test.ts',
+  'src/scheduler/scheduler.test.ts',
+  'src/controllers/workloads/workloads.test.ts',
+  'src/controllers/sets/statefulset.test.ts',
+  'src/controllers/sets/daemonset.test.ts',
+  'src/controllers/batch/batch.test.ts',
+  'src/controllers/core/core.test.ts',
+  'src/controllers/nodes/nodes.test.ts',
+  'src/agent/agent.test.ts',
+].filter((f) => existsSync(join(root, f)));
 
 interface AssertionResult {
   fullName: string;
