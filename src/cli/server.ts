@@ -8,16 +8,6 @@ import { EmbeddedStore } from '../store/embedded/index.ts';
 import { EtcdStore } from '../store/etcd/index.ts';
 import type { Store } from '../store/types.ts';
 import { bootstrap } from './bootstrap.ts';
-import { KubeClient } from '../client/kube-client.ts';
-import { SimulatedNodes } from '../agent/simulated/cluster.ts';
-import { ControllerManager } from '../controllers/manager.ts';
-import { allControllers } from '../controllers/index.ts';
-import { rootCACertPublisher } from '../controllers/core/index.ts';
-import { stderrLogger } from '../controllers/framework/log.ts';
-import { LeaderElector } from '../controllers/framework/leader-election.ts';
-import { Scheduler } from '../scheduler/scheduler.ts';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 
 export interface ServerFlags {
   dataDir: string;
@@ -58,22 +48,12 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
-  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: [...allControllers, rootCACertPublisher(pki.caCertPem)], logger: stderrLogger('controller-manager') });
-  await controllers.start();
-  const scheduler = await startScheduler(server);
-  let nodes: SimulatedNodes | undefined;
-  if (flags.simulateNodes && flags.simulateNodes > 0) {
-    const client = KubeClient.inProcess(server, { name: 'system:node:simulated', groups: ['system:nodes', 'system:authenticated'] }, { userAgent: 'kubelet/v1.33.0 (linux/amd64) k8ts' });
-    const labels = Object.fromEntries((flags.simulatedNodeLabel ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
-    nodes = new SimulatedNodes(client, { count: flags.simulateNodes, cpu: flags.simulatedNodeCpu, memory: flags.simulatedNodeMemory, pods: flags.simulatedNodePods, labels, log });
-    await nodes.start();
-    log(`${flags.simulateNodes} simulated nodes registered`);
-  }
+  // The control plane's modules load once the API answers, so they add nothing to start-up.
+  const { startControlPlane } = await import('./control-plane.ts');
+  const plane = await startControlPlane(server, pki.caCertPem, flags, log);
   log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
   const shutdown = async () => {
-    await nodes?.stop();
-    await controllers.stop();
-    await scheduler.stop();
+    await plane.stop();
     await server.stop();
     await store.close();
     process.exit(0);
@@ -81,34 +61,4 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
   return server;
-}
-
-/** The scheduler, run while this server holds the `kube-scheduler` Lease. */
-async function startScheduler(server: ApiServer): Promise<{ stop(): Promise<void> }> {
-  const client = KubeClient.inProcess(server, { name: 'system:kube-scheduler', groups: ['system:authenticated'] }, { userAgent: 'kube-scheduler/v1.33.0 (linux/amd64) k8ts' });
-  let scheduler: Scheduler | undefined;
-  const elector = new LeaderElector({
-    client,
-    name: 'kube-scheduler',
-    namespace: 'kube-system',
-    identity: `${hostname()}_${randomUUID()}`,
-    logger: stderrLogger('scheduler'),
-    callbacks: {
-      onStartedLeading: async () => {
-        scheduler = new Scheduler(client);
-        await scheduler.start();
-      },
-      onStoppedLeading: () => {
-        void scheduler?.stop();
-        scheduler = undefined;
-      },
-    },
-  });
-  void elector.run();
-  return {
-    stop: async () => {
-      await elector.stop();
-      await scheduler?.stop();
-    },
-  };
 }

@@ -1,0 +1,65 @@
+// The control plane around the API server: the controller manager, the scheduler (each under
+// its Lease) and any simulated nodes, all API clients over the in-process transport.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { ApiServer } from '../apiserver/server.ts';
+import { KubeClient } from '../client/kube-client.ts';
+import { SimulatedNodes } from '../agent/simulated/cluster.ts';
+import { ControllerManager } from '../controllers/manager.ts';
+import { allControllers } from '../controllers/index.ts';
+import { rootCACertPublisher } from '../controllers/core/index.ts';
+import { stderrLogger } from '../controllers/framework/log.ts';
+import { LeaderElector } from '../controllers/framework/leader-election.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import type { ServerFlags } from './server.ts';
+
+export async function startControlPlane(server: ApiServer, caPem: string, flags: ServerFlags, log: (msg: string) => void): Promise<{ stop(): Promise<void> }> {
+  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: [...allControllers, rootCACertPublisher(caPem)], logger: stderrLogger('controller-manager') });
+  await controllers.start();
+  const scheduler = await startScheduler(server);
+  let nodes: SimulatedNodes | undefined;
+  if (flags.simulateNodes && flags.simulateNodes > 0) {
+    const client = KubeClient.inProcess(server, { name: 'system:node:simulated', groups: ['system:nodes', 'system:authenticated'] }, { userAgent: 'kubelet/v1.33.0 (linux/amd64) k8ts' });
+    const labels = Object.fromEntries((flags.simulatedNodeLabel ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
+    nodes = new SimulatedNodes(client, { count: flags.simulateNodes, cpu: flags.simulatedNodeCpu, memory: flags.simulatedNodeMemory, pods: flags.simulatedNodePods, labels, log });
+    await nodes.start();
+    log(`${flags.simulateNodes} simulated nodes registered`);
+  }
+  return {
+    stop: async () => {
+      await nodes?.stop();
+      await controllers.stop();
+      await scheduler.stop();
+    },
+  };
+}
+
+/** The scheduler, run while this server holds the `kube-scheduler` Lease. */
+async function startScheduler(server: ApiServer): Promise<{ stop(): Promise<void> }> {
+  const client = KubeClient.inProcess(server, { name: 'system:kube-scheduler', groups: ['system:authenticated'] }, { userAgent: 'kube-scheduler/v1.33.0 (linux/amd64) k8ts' });
+  let scheduler: Scheduler | undefined;
+  const elector = new LeaderElector({
+    client,
+    name: 'kube-scheduler',
+    namespace: 'kube-system',
+    identity: `${hostname()}_${randomUUID()}`,
+    logger: stderrLogger('scheduler'),
+    callbacks: {
+      onStartedLeading: async () => {
+        scheduler = new Scheduler(client);
+        await scheduler.start();
+      },
+      onStoppedLeading: () => {
+        void scheduler?.stop();
+        scheduler = undefined;
+      },
+    },
+  });
+  void elector.run();
+  return {
+    stop: async () => {
+      await elector.stop();
+      await scheduler?.stop();
+    },
+  };
+}
