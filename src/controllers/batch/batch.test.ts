@@ -222,8 +222,8 @@ describe('Job controller', () => {
     expect(cond(j, 'Failed')).toMatchObject({ reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' });
     expect(j.status?.active).toBeUndefined();
     expect(j.status?.failed).toBe(1);
-    await until('the deadline-exceeded pod to go', 30_000, async () => ((await podsOf('slow')).length === 0 ? true : undefined));
-  }, 90_000);
+    await until('the deadline-exceeded pod to go', 60_000, async () => ((await podsOf('slow')).length === 0 ? true : undefined));
+  }, 150_000);
 
   it('deletes a finished Job after ttlSecondsAfterFinished', async () => {
     await kubectl(['apply', '-f', '-'], jobYaml('shortlived', { spec: '  ttlSecondsAfterFinished: 1' }));
