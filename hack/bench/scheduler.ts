@@ -32,7 +32,7 @@ async function startServer(dir: string): Promise<{ proc: ChildProcess; kubeconfi
       err += c.toString();
       if (err.length > 100_000) err = err.slice(-50_000);
       const m = err.match(/KUBECONFIG=(\S+)/);
-      if (m) {
+      if (m && /simulated nodes registered/.test(err)) {
         clearTimeout(timer);
         resolve(m[1]);
       }

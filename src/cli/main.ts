@@ -2,8 +2,6 @@
 // k8ts: one program, several roles. `k8ts server` runs the control plane.
 import { Command, Option } from 'commander';
 import { hostname } from 'node:os';
-import { runServer } from './server.ts';
-import { runAgent } from './agent.ts';
 
 const program = new Command();
 program.name('k8ts').description('A Kubernetes control plane and node agent in TypeScript').version('0.1.0');
@@ -24,6 +22,7 @@ program
   .option('--simulated-node-pods <n>', 'pod capacity of each simulated node', '110')
   .option('--simulated-node-label <k=v>', 'label of every simulated node (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .action(async (opts) => {
+    const { runServer } = await import('./server.ts');
     await runServer(opts);
   });
 
@@ -40,6 +39,7 @@ program
   .option('--node-label <k=v>', 'node label (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--first-index <n>', 'index of this agent\'s first node: picks its pod CIDRs (10.244.0.0/14 by index) apart from other agents\'', (v) => Number(v), 1024)
   .action(async (opts) => {
+    const { runAgent } = await import('./agent.ts');
     await runAgent(opts);
   });
 

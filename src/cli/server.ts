@@ -48,10 +48,11 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
-  // The control plane's modules load once the API answers, so they add nothing to start-up.
+  log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
+  // The control plane (controllers, scheduler, simulated nodes) starts once the API serves; its
+  // modules load only now, so they add nothing to the API's start-up.
   const { startControlPlane } = await import('./control-plane.ts');
   const plane = await startControlPlane(server, pki.caCertPem, flags, log);
-  log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
   const shutdown = async () => {
     await plane.stop();
     await server.stop();

@@ -140,7 +140,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       const timer = setTimeout(() => rej(new Error(`k8ts server not ready within ${READY_TIMEOUT_MS} ms; output:\n${log}`)), READY_TIMEOUT_MS);
       const check = () => {
         const m = log.match(/ready on (https:\/\/\S+?)\s.*KUBECONFIG=(\S+)/);
-        if (m) {
+        // With simulated nodes, the nodes are part of the server a test expects.
+        if (m && (!opts.simulateNodes || /simulated nodes registered/.test(log))) {
           clearTimeout(timer);
           child.stderr!.off('data', check);
           res({ url: m[1], kubeconfig: m[2] });
