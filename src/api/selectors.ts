@@ -166,3 +166,57 @@ export function fromLabelSelectorObject(sel: LabelSelectorObject | null | undefi
   }
   return out;
 }
+
+/** A v1.NodeSelectorRequirement (node selector terms and node affinity). */
+export interface NodeSelectorRequirementObject {
+  key: string;
+  operator: string;
+  values?: string[] | null;
+}
+
+const INT_RE = /^[+-]?[0-9]+$/;
+
+/** One requirement against a label (or field) value, with Gt/Lt as integer comparisons. */
+export function matchNodeSelectorRequirement(r: NodeSelectorRequirementObject, value: string | undefined): boolean {
+  const values = r.values ?? [];
+  switch (r.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      if (value === undefined || values.length !== 1 || !INT_RE.test(value) || !INT_RE.test(values[0])) return false;
+      const have = BigInt(value);
+      const want = BigInt(values[0]);
+      return r.operator === 'Gt' ? have > want : have < want;
+    }
+    default:
+      return false;
+  }
+}
+
+/** One v1.NodeSelectorTerm against a node: every expression and field must match; an empty term matches nothing. */
+export function matchNodeSelectorTerm(
+  term: { matchExpressions?: NodeSelectorRequirementObject[] | null; matchFields?: NodeSelectorRequirementObject[] | null },
+  node: { metadata: { name?: string; labels?: Record<string, string> | null } },
+): boolean {
+  const exprs = term.matchExpressions ?? [];
+  const fields = term.matchFields ?? [];
+  if (exprs.length === 0 && fields.length === 0) return false;
+  const labels = node.metadata.labels ?? undefined;
+  for (const r of exprs) {
+    const v = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key) ? labels[r.key] : undefined;
+    if (!matchNodeSelectorRequirement(r, v)) return false;
+  }
+  for (const r of fields) {
+    // Only metadata.name is a supported node field, with In/NotIn.
+    if (r.key !== 'metadata.name' || (r.operator !== 'In' && r.operator !== 'NotIn')) return false;
+    if (!matchNodeSelectorRequirement(r, node.metadata.name ?? '')) return false;
+  }
+  return true;
+}

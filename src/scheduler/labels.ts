@@ -1,8 +1,8 @@
 // Label selectors (metav1.LabelSelector) and node selectors (v1.NodeSelector), compiled once
 // per pod. Label matching is src/api/selectors.ts's; node selector requirements add Gt/Lt
 // (integer comparison) and matchFields on metadata.name.
-import { matchesLabels, type Requirement } from '../api/selectors.ts';
-import type { LabelSelector, Labels, Node, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm } from './types.ts';
+import { matchesLabels, matchNodeSelectorTerm as matchTerm, type Requirement } from '../api/selectors.ts';
+import type { LabelSelector, Labels, Node, NodeSelector, NodeSelectorTerm } from './types.ts';
 
 /** A compiled label selector. `reqs === null` matches nothing (a nil selector). */
 export class LabelMatcher {
@@ -80,47 +80,9 @@ export function compileLabelSelector(sel: LabelSelector | null | undefined): Lab
   return reqs.length === 0 ? EVERYTHING : new LabelMatcher(reqs);
 }
 
-const INT_RE = /^[+-]?[0-9]+$/;
-
-function matchRequirement(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      if (value === undefined || values.length !== 1 || !INT_RE.test(value) || !INT_RE.test(values[0])) return false;
-      const have = BigInt(value);
-      const want = BigInt(values[0]);
-      return r.operator === 'Gt' ? have > want : have < want;
-    }
-    default:
-      return false;
-  }
-}
-
 /** One NodeSelectorTerm: all expressions and fields must match; an empty term matches nothing. */
 export function matchNodeSelectorTerm(term: NodeSelectorTerm, node: Node): boolean {
-  const exprs = term.matchExpressions ?? [];
-  const fields = term.matchFields ?? [];
-  if (exprs.length === 0 && fields.length === 0) return false;
-  const labels = node.metadata.labels;
-  for (const r of exprs) {
-    const v = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key) ? labels[r.key] : undefined;
-    if (!matchRequirement(r, v)) return false;
-  }
-  for (const r of fields) {
-    // Only metadata.name is a supported node field, with In/NotIn.
-    if (r.key !== 'metadata.name' || (r.operator !== 'In' && r.operator !== 'NotIn')) return false;
-    if (!matchRequirement(r, node.metadata.name ?? '')) return false;
-  }
-  return true;
+  return matchTerm(term, node);
 }
 
 /** A NodeSelector: the terms are ORed. */

@@ -2,8 +2,9 @@
 // predicates upstream checks (template nodeName, nodeSelector, required node affinity, NoSchedule
 // and NoExecute taints), the pod template with its labels, and the node affinity
 // (`matchFields metadata.name In [node]`) that pins a daemon pod to its node for the scheduler.
-import type { Affinity, DaemonSet, Labels, Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodSpec, PodTemplateSpec, Taint, Toleration } from './types.ts';
+import type { Affinity, DaemonSet, Labels, Node, Pod, PodSpec, PodTemplateSpec, Taint, Toleration } from './types.ts';
 import { CONTROLLER_REVISION_HASH } from './util.ts';
+import { matchNodeSelectorTerm } from '../../api/selectors.ts';
 
 export const TEMPLATE_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
 export const POD_TEMPLATE_GENERATION_LABEL = 'pod-template-generation';
@@ -48,43 +49,12 @@ export function findUntoleratedTaint(taints: Taint[], tolerations: Toleration[],
   return taints.find((taint) => filter(taint) && !tolerations.some((t) => tolerates(t, taint)));
 }
 
-function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      if (value === undefined || values.length !== 1 || !/^-?\d+$/.test(value) || !/^-?\d+$/.test(values[0])) return false;
-      return r.operator === 'Gt' ? BigInt(value) > BigInt(values[0]) : BigInt(value) < BigInt(values[0]);
-    }
-    default:
-      return false;
-  }
-}
-
-function termMatches(term: NodeSelectorTerm, node: Node): boolean {
-  const exprs = term.matchExpressions ?? [];
-  const fields = term.matchFields ?? [];
-  if (exprs.length === 0 && fields.length === 0) return false;
-  const labels: Labels = node.metadata.labels ?? {};
-  for (const r of exprs) if (!requirementMatches(r, Object.hasOwn(labels, r.key) ? labels[r.key] : undefined)) return false;
-  for (const r of fields) if (r.key !== 'metadata.name' || !requirementMatches(r, node.metadata.name ?? '')) return false;
-  return true;
-}
-
 /** nodeSelector and required node affinity (the scheduler's NodeAffinity filter). */
 export function fitsNodeAffinity(spec: PodSpec, node: Node): boolean {
   const labels: Labels = node.metadata.labels ?? {};
   for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (!Object.hasOwn(labels, k) || labels[k] !== v) return false;
   const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (required) return (required.nodeSelectorTerms ?? []).some((t) => termMatches(t, node));
+  if (required) return (required.nodeSelectorTerms ?? []).some((t) => matchNodeSelectorTerm(t, node));
   return true;
 }
 
