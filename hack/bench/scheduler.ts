@@ -1,7 +1,9 @@
-// npm run bench -- scheduler: 1,000 simulated nodes in the server; the CPU their Lease renewals
-// cost, 10,000 pods created by 32 clients and bound by the scheduler (pods/s from the first
-// create to the last binding, both durable), a 3,000-replica Deployment until fully available,
-// and the server's RSS during and after.
+// npm run bench -- scheduler: 1,000 simulated nodes in a `k8ts agent` process beside the server
+// (as kubelets are on their own machines); the server CPU their Lease renewals cost, 10,000 pods
+// created by 32 clients and bound by the scheduler (pods/s from the first create to the last
+// binding, both durable), a 3,000-replica Deployment until fully available, and the server's RSS
+// during and after. Then the same Lease renewals with the 1,000 nodes inside the server process
+// (`--simulate-nodes`), where the server also pays the nodes' side.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +25,9 @@ function procStat(pid: number): { cpuS: number; rssMiB: number } {
   return { cpuS: ticks / 100, rssMiB: m ? Number(m[1]) / 1024 : NaN };
 }
 
-async function startServer(dir: string): Promise<{ proc: ChildProcess; kubeconfig: string }> {
-  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'server', '--data-dir', dir, '--secure-port', '0', '--simulate-nodes', String(NODES)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, K8TS_LOG: 'warn' } });
+async function startServer(dir: string, extra: string[] = []): Promise<{ proc: ChildProcess; kubeconfig: string }> {
+  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'server', '--data-dir', dir, '--secure-port', '0', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, K8TS_LOG: 'warn' } });
+  const simulated = extra.includes('--simulate-nodes');
   let err = '';
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${err.slice(-2000)}`)), 300_000);
@@ -32,7 +35,7 @@ async function startServer(dir: string): Promise<{ proc: ChildProcess; kubeconfi
       err += c.toString();
       if (err.length > 100_000) err = err.slice(-50_000);
       const m = err.match(/KUBECONFIG=(\S+)/);
-      if (m && /simulated nodes registered/.test(err)) {
+      if (m && (!simulated || /simulated nodes registered/.test(err))) {
         clearTimeout(timer);
         resolve(m[1]);
       }
@@ -40,6 +43,40 @@ async function startServer(dir: string): Promise<{ proc: ChildProcess; kubeconfi
     proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${err.slice(-2000)}`)));
   });
   return { proc, kubeconfig };
+}
+
+/** `k8ts agent --runtime=simulated --nodes N`: the nodes in a process of their own. */
+async function startAgent(kubeconfig: string): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'agent', '--kubeconfig', kubeconfig, '--runtime', 'simulated', '--node-name', 'sim', '--nodes', String(NODES)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not register: ${err.slice(-2000)}`)), 300_000);
+    proc.stderr?.on('data', (c: Buffer) => {
+      err = (err + c.toString()).slice(-50_000);
+      if (/registered \(simulated runtime\)/.test(err)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`agent exited ${code}: ${err.slice(-2000)}`)));
+  });
+  return proc;
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await gone;
+  clearTimeout(t);
+}
+
+/** CPU % of one core used by each process over `seconds`. */
+async function cpuOver(seconds: number, ...pids: number[]): Promise<number[]> {
+  const a = pids.map((p) => procStat(p).cpuS);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return pids.map((p, i) => ((procStat(p).cpuS - a[i]) / seconds) * 100);
 }
 
 async function count(c: ApiClient, path: string): Promise<number> {
@@ -79,30 +116,32 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
   if (build.status !== 0) throw new Error('build failed');
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-sched-'));
   const f: Record<string, number> = {};
-  const s = await startServer(dir);
+  const s = await startServer(join(dir, 'split'));
   const pid = s.proc.pid as number;
   const c = clientFromKubeconfig(s.kubeconfig, 64);
+  let agent: ChildProcess | undefined;
   try {
-    log(`${NODES} simulated nodes up; measuring idle Lease renewals for 30 s`);
+    agent = await startAgent(s.kubeconfig);
+    log(`${NODES} simulated nodes up in an agent process; measuring idle Lease renewals for 30 s`);
     await new Promise((r) => setTimeout(r, 5000));
-    const a = procStat(pid);
-    await new Promise((r) => setTimeout(r, 30_000));
-    const b = procStat(pid);
-    f['scheduler.lease1000.cpu_pct'] = ((b.cpuS - a.cpuS) / 30) * 100;
-    f['scheduler.idle_rss_mib'] = b.rssMiB;
+    const [server, nodes] = await cpuOver(30, pid, agent.pid as number);
+    f['scheduler.lease1000.cpu_pct'] = server;
+    f['scheduler.lease1000.agent_cpu_pct'] = nodes;
+    f['scheduler.idle_rss_mib'] = procStat(pid).rssMiB;
     log(`creating ${PODS} pods`);
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, procStat(pid).rssMiB)), 500);
     const t0 = performance.now();
     await createPods(c, PODS);
     f['scheduler.create10k_s'] = (performance.now() - t0) / 1000;
-    const bound = await until(300, async () => (await count(c, '/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3D')) === 0, 200);
+    // Served from the watch cache (resourceVersion=0), so that polling costs the server little.
+    const bound = await until(300, async () => (await count(c, '/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3D&resourceVersion=0')) === 0, 200);
     f['scheduler.bound10k_s'] = bound + f['scheduler.create10k_s'];
     f['scheduler.pods_per_s'] = PODS / f['scheduler.bound10k_s'];
     log(`bound ${PODS} pods in ${fmt(f['scheduler.bound10k_s'], 1)} s`);
     const del = await c.call('DELETE', '/api/v1/namespaces/default/pods?labelSelector=app%3Dbench', { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
     if (del.status !== 200) throw new Error(`delete pods: ${del.status}`);
-    await until(300, async () => (await count(c, '/api/v1/namespaces/default/pods?labelSelector=app%3Dbench')) === 0, 500);
+    await until(300, async () => (await count(c, '/api/v1/namespaces/default/pods?labelSelector=app%3Dbench&resourceVersion=0')) === 0, 500);
     log(`deployment of ${REPLICAS}`);
     const t1 = performance.now();
     const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big' }, spec: { replicas: REPLICAS, selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'c', image: 'registry.example/app:1', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } } } };
@@ -119,12 +158,22 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
     f['scheduler.rss_after_mib'] = procStat(pid).rssMiB;
   } finally {
     c.close();
-    s.proc.kill('SIGTERM');
-    await new Promise((r) => s.proc.once('exit', r));
+    if (agent) await stop(agent);
+    await stop(s.proc);
+  }
+  log(`${NODES} simulated nodes inside the server; measuring idle Lease renewals for 30 s`);
+  const inProcess = await startServer(join(dir, 'inprocess'), ['--simulate-nodes', String(NODES)]);
+  try {
+    await new Promise((r) => setTimeout(r, 5000));
+    [f['scheduler.lease1000.inprocess_cpu_pct']] = await cpuOver(30, inProcess.proc.pid as number);
+  } finally {
+    await stop(inProcess.proc);
     rmSync(dir, { recursive: true, force: true });
   }
   const rows: Row[] = [
-    ['scheduler.lease1000.cpu_pct', `${NODES} nodes renewing Leases every 10 s, server CPU %`, 1],
+    ['scheduler.lease1000.cpu_pct', `${NODES} nodes (agent process) renewing Leases every 10 s, server CPU %`, 1],
+    ['scheduler.lease1000.agent_cpu_pct', '  the agent process running them, CPU %', 1],
+    ['scheduler.lease1000.inprocess_cpu_pct', `  ${NODES} nodes inside the server (--simulate-nodes), server CPU %`, 1],
     ['scheduler.idle_rss_mib', `  server RSS with ${NODES} nodes MiB`, 0],
     ['scheduler.create10k_s', `${PODS} pods created by 32 clients s`, 1],
     ['scheduler.bound10k_s', '  all bound after first create s', 1],

@@ -4,18 +4,46 @@
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import type { Store, WatchEvent, Watcher } from '../store/types.ts';
 
-import { meta, type KubeObject } from '../api/object.ts';
+import { meta, type KubeObject, cloneJson } from '../api/object.ts';
 import { StatusError } from '../api/status.ts';
 import { decodeObject, type GenericStore } from '../registry/generic.ts';
 
-export interface CacheEntry {
-  key: string;
-  namespace: string;
-  name: string;
-  obj: KubeObject;
-  /** JSON of the object, resourceVersion included. */
-  bytes: Buffer;
-  rv: number;
+/**
+ * One version of an object: its JSON (resourceVersion included) and, parsed on demand, the
+ * object. Only the current version keeps its parsed copy; superseded ones (still in the event
+ * window) keep just the bytes, which the garbage collector does not have to trace.
+ */
+export class CacheEntry {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly rv: number;
+  private parsed: KubeObject | undefined;
+  private current = true;
+
+  constructor(key: string, namespace: string, name: string, bytes: Buffer, rv: number, obj?: KubeObject) {
+    this.key = key;
+    this.namespace = namespace;
+    this.name = name;
+    this.bytes = bytes;
+    this.rv = rv;
+    this.parsed = obj;
+  }
+
+  /** The object (shared: never change it). */
+  get obj(): KubeObject {
+    if (this.parsed) return this.parsed;
+    const obj = JSON.parse(this.bytes.toString('utf8')) as KubeObject;
+    if (this.current) this.parsed = obj;
+    return obj;
+  }
+
+  /** A newer version replaced this one. */
+  supersede(): void {
+    this.current = false;
+    this.parsed = undefined;
+  }
 }
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -46,6 +74,21 @@ export function entryBytes(obj: KubeObject): Buffer {
   return Buffer.from(JSON.stringify(obj));
 }
 
+const HEAD = /^\{"apiVersion":"[\w./-]*","kind":"\w*","metadata":\{/;
+
+/**
+ * Stored JSON (encodeObject: no resourceVersion) with `"resourceVersion":"<rv>"` added first in
+ * metadata, when the document starts as encodeObject writes it; undefined otherwise.
+ */
+export function withResourceVersion(value: Uint8Array, rv: number): Buffer | undefined {
+  const raw = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const m = HEAD.exec(raw.toString('latin1', 0, Math.min(raw.length, 256)));
+  if (!m) return undefined;
+  const at = m[0].length;
+  const field = `"resourceVersion":"${rv}"${raw[at] === 0x7d ? '' : ','}`;
+  return Buffer.concat([raw.subarray(0, at), Buffer.from(field, 'latin1'), raw.subarray(at)]);
+}
+
 export class WatchCache {
   readonly gs: GenericStore;
   private readonly store: Store;
@@ -70,10 +113,7 @@ export class WatchCache {
   private async load(): Promise<void> {
     const { key, end } = this.gs.range('');
     const r = await this.store.range(key, { end });
-    for (const kv of r.kvs) {
-      const obj = decodeObject(kv);
-      this.objects.setElement(kv.key, this.entry(kv.key, obj, kv.modRevision));
-    }
+    for (const kv of r.kvs) this.objects.setElement(kv.key, this.stored(kv.key, kv.value, kv.modRevision));
     this.revision = r.header.revision;
     this.storeWatch = await this.store.watch(key, { end, fromRevision: r.header.revision + 1, progressNotify: true }, {
       onEvents: (events, revision) => this.apply(events, revision),
@@ -84,7 +124,16 @@ export class WatchCache {
 
   private entry(key: string, obj: KubeObject, rv: number): CacheEntry {
     const m = meta(obj);
-    return { key, namespace: m.namespace ?? '', name: m.name ?? '', obj, bytes: entryBytes(obj), rv };
+    return new CacheEntry(key, m.namespace ?? '', m.name ?? '', entryBytes(obj), rv, obj);
+  }
+
+  /** An entry straight from stored bytes: resourceVersion spliced in, nothing parsed. */
+  private stored(key: string, value: Uint8Array, rv: number): CacheEntry {
+    const bytes = withResourceVersion(value, rv);
+    if (!bytes) return this.entry(key, decodeObject({ key, value, modRevision: rv } as never), rv);
+    const rest = key.slice(this.gs.prefix.length);
+    const slash = this.gs.info.namespaced ? rest.indexOf('/') : -1;
+    return new CacheEntry(key, slash >= 0 ? rest.slice(0, slash) : '', slash >= 0 ? rest.slice(slash + 1) : rest, bytes, rv);
   }
 
   private apply(events: WatchEvent[], revision: number): void {
@@ -93,21 +142,23 @@ export class WatchCache {
       const prev = this.objects.getElementByKey(key);
       let ce: CacheEvent;
       if (ev.type === 'put') {
-        const cur = this.entry(key, decodeObject(ev.kv), ev.kv.modRevision);
+        const cur = this.stored(key, ev.kv.value, ev.kv.modRevision);
         this.objects.setElement(key, cur);
         ce = { type: prev ? 'MODIFIED' : 'ADDED', rv: ev.kv.modRevision, cur, prev };
       } else {
         if (!prev) continue;
         this.objects.eraseElementByKey(key);
-        const last = structuredClone(prev.obj);
+        const last = cloneJson(prev.obj);
         meta(last).resourceVersion = String(ev.kv.modRevision);
-        ce = { type: 'DELETED', rv: ev.kv.modRevision, cur: { ...prev, obj: last, bytes: entryBytes(last), rv: ev.kv.modRevision }, prev };
+        ce = { type: 'DELETED', rv: ev.kv.modRevision, cur: new CacheEntry(key, prev.namespace, prev.name, entryBytes(last), ev.kv.modRevision, last), prev };
       }
       this.window.push(ce);
       // Trimmed in steps of WINDOW/4: one splice per 2,500 events instead of a 10k-entry shift per event.
       if (this.window.length > WINDOW + WINDOW / 4) this.window.splice(0, this.window.length - WINDOW);
       this.revision = ce.rv;
       for (const [w, f] of this.watchers) dispatch(w, f, ce);
+      ce.prev?.supersede();
+      if (ce.type === 'DELETED') ce.cur.supersede();
     }
     this.advance(revision);
   }
@@ -227,7 +278,7 @@ function dispatch(w: CacheWatcher, f: Filter, ce: CacheEvent): void {
   else if (now) w.send('ADDED', ce.cur.bytes, ce.rv, ce.cur.obj);
   else if (before && ce.prev) {
     // Left the selection: a DELETED carrying the previous state at the new resourceVersion.
-    const last = structuredClone(ce.prev.obj);
+    const last = cloneJson(ce.prev.obj);
     meta(last).resourceVersion = String(ce.rv);
     w.send('DELETED', entryBytes(last), ce.rv, last);
   }

@@ -1,8 +1,9 @@
 // The control plane around the API server: the controller manager, the scheduler (each under
-// its Lease) and any simulated nodes, all API clients over the in-process transport.
+// its Lease) and any simulated nodes, all API clients over the in-process transport (run on a
+// worker thread by control-plane-thread.ts; any InProcessConnector will do).
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { ApiServer } from '../apiserver/server.ts';
+import type { InProcessConnector } from '../client/transport.ts';
 import { KubeClient } from '../client/kube-client.ts';
 import { SimulatedNodes } from '../agent/simulated/cluster.ts';
 import { ControllerManager } from '../controllers/manager.ts';
@@ -13,7 +14,7 @@ import { LeaderElector } from '../controllers/framework/leader-election.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { ServerFlags } from './server.ts';
 
-export async function startControlPlane(server: ApiServer, caPem: string, flags: ServerFlags, log: (msg: string) => void): Promise<{ stop(): Promise<void> }> {
+export async function startControlPlane(server: InProcessConnector, caPem: string, flags: ServerFlags, log: (msg: string) => void): Promise<{ stop(): Promise<void> }> {
   const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: [...allControllers, rootCACertPublisher(caPem)], logger: stderrLogger('controller-manager') });
   await controllers.start();
   const scheduler = await startScheduler(server);
@@ -35,7 +36,7 @@ export async function startControlPlane(server: ApiServer, caPem: string, flags:
 }
 
 /** The scheduler, run while this server holds the `kube-scheduler` Lease. */
-async function startScheduler(server: ApiServer): Promise<{ stop(): Promise<void> }> {
+async function startScheduler(server: InProcessConnector): Promise<{ stop(): Promise<void> }> {
   const client = KubeClient.inProcess(server, { name: 'system:kube-scheduler', groups: ['system:authenticated'] }, { userAgent: 'kube-scheduler/v1.33.0 (linux/amd64) k8ts' });
   let scheduler: Scheduler | undefined;
   const elector = new LeaderElector({

@@ -51,8 +51,9 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
   // The control plane (controllers, scheduler, simulated nodes) starts once the API serves; its
   // modules load only now, so they add nothing to the API's start-up.
-  const { startControlPlane } = await import('./control-plane.ts');
-  const plane = await startControlPlane(server, pki.caCertPem, flags, log);
+  const plane = process.env.K8TS_CONTROL_PLANE_THREAD === '0'
+    ? await (await import('./control-plane.ts')).startControlPlane(server, pki.caCertPem, flags, log)
+    : await (await import('./control-plane-thread.ts')).startControlPlaneThread(server, pki.caCertPem, flags, log);
   const shutdown = async () => {
     await plane.stop();
     await server.stop();

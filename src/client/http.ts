@@ -7,8 +7,11 @@ import type { Duplex } from 'node:stream';
 
 /** How to open a connection to the API server. */
 export interface Transport {
-  /** A new connection; bytes may be written at once (TLS buffers them until the handshake). */
-  connect(): Duplex;
+  /**
+   * A new connection; bytes may be written at once (TLS buffers them until the handshake).
+   * `stream`: it will carry one long-lived streaming response (a watch).
+   */
+  connect(opts?: { stream?: boolean }): Duplex;
   /** The Host header. */
   readonly host: string;
   /** Headers sent with every request (e.g. Authorization for a bearer token). */
@@ -347,10 +350,10 @@ export class HttpClient {
     return Buffer.concat([h, body], h.length + body.length);
   }
 
-  private open(): Connection {
+  private open(stream = false): Connection {
     let socket: Duplex;
     try {
-      socket = this.transport.connect();
+      socket = this.transport.connect(stream ? { stream } : undefined);
     } catch (err) {
       throw new ConnectionError(`cannot connect to ${this.transport.name}: ${(err as Error).message}`, err);
     }
@@ -467,7 +470,7 @@ export class HttpClient {
   stream(req: HttpRequest, handlers: StreamHandlers): Promise<HttpStream | HttpResponse> {
     if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
     if (req.signal?.aborted) return Promise.reject(new AbortedError(`${req.method} ${req.path}: aborted`));
-    const c = this.open();
+    const c = this.open(true);
     this.streams.add(c);
     c.socket.once('close', () => this.streams.delete(c));
     const data = this.encode(req);

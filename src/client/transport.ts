@@ -44,7 +44,8 @@ export function tlsTransport(opts: TlsOptions): Transport {
 
 /** Anything that can open an authenticated in-process connection (ApiServer.connectInProcess). */
 export interface InProcessConnector {
-  connectInProcess(user: { name: string; groups: string[] }): Duplex;
+  /** `stream`: the connection will carry one long-lived streaming response (a watch). */
+  connectInProcess(user: { name: string; groups: string[] }, opts?: { stream?: boolean }): Duplex;
 }
 
 export interface InProcessUser {
@@ -54,7 +55,7 @@ export interface InProcessUser {
 
 /** Connections to an API server in this process, authenticated as `user`. */
 export function inProcessTransport(server: InProcessConnector, user: InProcessUser): Transport {
-  return { name: 'in-process', host: 'in-process', connect: () => server.connectInProcess(user) };
+  return { name: 'in-process', host: 'in-process', connect: (opts) => server.connectInProcess(user, opts) };
 }
 
 interface KubeconfigFile {

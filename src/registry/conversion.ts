@@ -1,7 +1,7 @@
 // Conversion between the version a client speaks and the version a resource is stored in, for
 // the resources served in more than one shape: core/v1 and events.k8s.io/v1 Events share storage,
 // and autoscaling/v1 HorizontalPodAutoscalers are stored as autoscaling/v2.
-import { isPlainObject, type KubeObject } from '../api/object.ts';
+import { isPlainObject, type KubeObject, cloneJson } from '../api/object.ts';
 
 type Obj = Record<string, unknown>;
 type Converter = (obj: KubeObject) => KubeObject;
@@ -66,7 +66,7 @@ const hpaV2ToV1: Converter = (o) => {
   const util = ((cpu?.resource as Obj | undefined)?.target as Obj | undefined)?.averageUtilization;
   if (typeof util === 'number') spec.targetCPUUtilizationPercentage = util;
   const others = metrics.filter((m) => m !== cpu);
-  const meta = structuredClone(o.metadata ?? {});
+  const meta = cloneJson(o.metadata ?? {});
   if (others.length > 0) meta.annotations = { ...(meta.annotations ?? {}), [CPU_ANNOTATION]: JSON.stringify(others) };
   const status = { ...((o.status as Obj | undefined) ?? {}) };
   const current = ((status.currentMetrics as Obj[] | undefined) ?? []).find((m) => m.type === 'Resource' && (m.resource as Obj | undefined)?.name === 'cpu');
@@ -87,6 +87,11 @@ const converters: Record<string, Converter> = {
 };
 
 /** Converts `obj` from apiVersion `from` to `to`; identity when they are equal. */
+/** Whether objects can be converted between the two versions (both ways). */
+export function canConvert(a: string, b: string): boolean {
+  return a === b || (`${a}>${b}` in converters && `${b}>${a}` in converters);
+}
+
 export function convert(obj: KubeObject, from: string, to: string): KubeObject {
   if (from === to) return obj;
   const c = converters[`${from}>${to}`];

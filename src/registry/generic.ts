@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyValue, Store } from '../store/types.ts';
 import { alreadyExists, conflict, invalid, notFound, StatusError, type GroupResource } from '../api/status.ts';
-import { meta, nowRfc3339, type KubeObject } from '../api/object.ts';
+import { meta, nowRfc3339, type KubeObject, cloneJson } from '../api/object.ts';
 import { validateObjectMeta } from '../api/validation.ts';
 import { deepEqual } from '../api/patch/json-patch.ts';
 import type { ResourceInfo } from './catalog.ts';
 import type { Strategy } from './strategy.ts';
-import { convert } from './conversion.ts';
+import { canConvert, convert } from './conversion.ts';
 import { leaseFor } from './ttl.ts';
 import { updateManagedFields } from '../api/apply/manager.ts';
 
@@ -90,7 +90,10 @@ export class GenericStore {
     this.gr = { group: info.group, resource: info.resource };
     this.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
     const sv = info.storageVersion;
-    this.storageApiVersion = sv ? (sv.group ? `${sv.group}/${sv.version}` : sv.version) : this.apiVersion;
+    const storage = sv ? (sv.group ? `${sv.group}/${sv.version}` : sv.version) : this.apiVersion;
+    // A storage version we cannot convert to (CRDs: upstream stores v1beta1, which is not served)
+    // is replaced by the served one: the stored shape is ours to choose.
+    this.storageApiVersion = canConvert(this.apiVersion, storage) ? storage : this.apiVersion;
   }
 
   /**
@@ -134,7 +137,7 @@ export class GenericStore {
   private async current(namespace: string, name: string, tryCache: boolean): Promise<{ obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined> {
     const hit = tryCache ? this.cachedLookup?.(namespace, name) : undefined;
     // The cached object is only read here (updateOnce clones before mutating).
-    if (hit) return { obj: this.storageApiVersion === this.apiVersion ? hit.obj : this.fromStorage(structuredClone(hit.obj)), kv: { modRevision: hit.modRevision }, cached: true };
+    if (hit) return { obj: this.storageApiVersion === this.apiVersion ? hit.obj : this.fromStorage(cloneJson(hit.obj)), kv: { modRevision: hit.modRevision }, cached: true };
     const cur = await this.read(namespace, name);
     return cur ? { ...cur, cached: false } : undefined;
   }
@@ -226,7 +229,7 @@ export class GenericStore {
   }
 
   private async updateOnce(namespace: string, name: string, cur: { obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions): Promise<{ object: KubeObject; created: boolean } | 'retry'> {
-    const next = mutate(cur ? structuredClone(cur.obj) : undefined);
+    const next = mutate(cur ? cloneJson(cur.obj) : undefined);
     if (!cur) {
       if (!this.strategy.allowCreateOnUpdate && !opts.apply) throw notFound(this.gr, name);
       const nm = meta(next);
@@ -296,7 +299,7 @@ export class GenericStore {
     if (subresource === 'finalize') {
       // Through finalize only spec.finalizers changes.
       const finalizers = (next.spec as { finalizers?: unknown } | undefined)?.finalizers;
-      const keep = structuredClone(old);
+      const keep = cloneJson(old);
       keep.spec = { ...((keep.spec as object) ?? {}), finalizers };
       if (finalizers === undefined) delete (keep.spec as { finalizers?: unknown }).finalizers;
       for (const k of Object.keys(next)) delete next[k];
@@ -307,8 +310,8 @@ export class GenericStore {
     if (subresource === 'status') {
       // Through status only status changes (and metadata stays as stored).
       for (const k of Object.keys(next)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete next[k];
-      for (const [k, v] of Object.entries(old)) if (k !== 'status' && k !== 'metadata') next[k] = structuredClone(v);
-      const keepMeta = structuredClone(om);
+      for (const [k, v] of Object.entries(old)) if (k !== 'status' && k !== 'metadata') next[k] = cloneJson(v);
+      const keepMeta = cloneJson(om);
       keepMeta.resourceVersion = nm.resourceVersion;
       // As upstream's status strategies: annotations (and, but for the apps kinds, labels) may
       // change with the status; the rest of the metadata stays as stored.
@@ -323,7 +326,7 @@ export class GenericStore {
     }
     if (this.strategy.hasStatus && subresource === '') {
       if (old.status === undefined) delete next.status;
-      else next.status = structuredClone(old.status);
+      else next.status = cloneJson(old.status);
     }
     if (this.strategy.tracksGeneration) {
       nm.generation = (om.generation ?? 1) + (deepEqual(specOf(next), specOf(old)) ? 0 : 1);
@@ -333,7 +336,7 @@ export class GenericStore {
   }
 
   async update(namespace: string, name: string, obj: KubeObject, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
-    return this.guaranteedUpdate(namespace, name, () => structuredClone(obj), opts);
+    return this.guaranteedUpdate(namespace, name, () => cloneJson(obj), opts);
   }
 
   async delete(namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
@@ -358,7 +361,7 @@ export class GenericStore {
       if (grace > 0) {
         // Graceful: mark and keep; only a shorter grace period than the pending one changes it.
         if (m.deletionTimestamp && (m.deletionGracePeriodSeconds ?? 0) <= grace) return { object: cur.obj, deleted: false };
-        const next = structuredClone(cur.obj);
+        const next = cloneJson(cur.obj);
         const nm = meta(next);
         nm.deletionTimestamp = new Date(Math.floor(Date.now() / 1000) * 1000 + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
         nm.deletionGracePeriodSeconds = grace;
@@ -374,7 +377,7 @@ export class GenericStore {
       }
       if (finalizers.size > 0 || nsFinalizers.length > 0) {
         if (m.deletionTimestamp && finalizers.size === (m.finalizers ?? []).length) return { object: cur.obj, deleted: false };
-        const next = structuredClone(cur.obj);
+        const next = cloneJson(cur.obj);
         const nm = meta(next);
         nm.deletionTimestamp ??= nowRfc3339();
         nm.deletionGracePeriodSeconds ??= 0;

@@ -1,12 +1,14 @@
 // Filter plugins, in upstream's default order: NodeUnschedulable, NodeName, TaintToleration,
-// NodeAffinity, NodePorts, NodeResourcesFit, PodTopologySpread, InterPodAffinity. A node's
-// status is the first failing plugin's (NodeResourcesFit may give several reasons at once).
+// NodeAffinity, NodePorts, NodeResourcesFit, VolumeRestrictions, VolumeBinding, VolumeZone,
+// PodTopologySpread, InterPodAffinity. A node's status is the first failing plugin's
+// (NodeResourcesFit may give several reasons at once).
 import { matchNodeSelector } from './labels.ts';
 import { InterPodFilterState, interPodPreFilter } from './interpod.ts';
 import { NodeInfo, PodInfo, type Resources, type Snapshot } from './snapshot.ts';
 import { SpreadFilterState, spreadPreFilter } from './spread.ts';
 import { firstUntoleratedTaint, toleratedBy } from './taints.ts';
 import type { NodeSelector, Pod, Taint, Toleration } from './types.ts';
+import { volumePreFilter, type VolumeState } from './volumefilters.ts';
 
 export const ERR_UNSCHEDULABLE = 'node(s) were unschedulable';
 export const ERR_NODE_NAME = "node(s) didn't match the requested node name";
@@ -43,12 +45,18 @@ export class CycleState {
   readonly zeroRequest: boolean;
   readonly nodeSelector: Record<string, string> | null;
   readonly requiredNodeAffinity: NodeSelector | null;
-  /** NodeAffinity PreFilter result: matchFields metadata.name In narrows the nodes to these. */
+  /**
+   * The merged PreFilterResults: NodeAffinity (matchFields metadata.name In) and VolumeBinding
+   * (local volumes) narrow the nodes to these; `nodeNamesPlugins` names the plugins that did.
+   */
   readonly nodeNames: Set<string> | null;
-  /** Set when PreFilter itself rejects the pod (upstream's PreFilterMsg). */
+  readonly nodeNamesPlugins: string[];
+  /** Set when PreFilter itself rejects the pod (upstream's PreFilterMsg), by `preFilterPlugin`. */
   readonly preFilterReject: string | null;
+  readonly preFilterPlugin: string;
   interPod: InterPodFilterState | null;
   spread: SpreadFilterState | null;
+  volumes: VolumeState | null;
 
   constructor(snap: Snapshot, pod: Pod | PodInfo, other?: CycleState) {
     this.snap = snap;
@@ -60,9 +68,12 @@ export class CycleState {
       this.nodeSelector = other.nodeSelector;
       this.requiredNodeAffinity = other.requiredNodeAffinity;
       this.nodeNames = other.nodeNames;
+      this.nodeNamesPlugins = other.nodeNamesPlugins;
       this.preFilterReject = other.preFilterReject;
+      this.preFilterPlugin = other.preFilterPlugin;
       this.interPod = other.interPod?.clone() ?? null;
       this.spread = other.spread?.clone() ?? null;
+      this.volumes = other.volumes?.clone() ?? null;
       return;
     }
     const spec = this.pod.pod.spec;
@@ -73,8 +84,23 @@ export class CycleState {
     this.nodeSelector = spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0 ? spec.nodeSelector : null;
     this.requiredNodeAffinity = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? null;
     const names = this.requiredNodeAffinity ? nodeNamesFromAffinity(this.requiredNodeAffinity) : null;
-    this.preFilterReject = names !== null && names.size === 0 ? ERR_AFFINITY_CONFLICT : null;
-    this.nodeNames = names;
+    this.interPod = null;
+    this.spread = null;
+    this.volumes = null;
+    if (names !== null && names.size === 0) {
+      this.preFilterReject = ERR_AFFINITY_CONFLICT;
+      this.preFilterPlugin = 'NodeAffinity';
+      this.nodeNames = names;
+      this.nodeNamesPlugins = ['NodeAffinity'];
+      return;
+    }
+    const vol = volumePreFilter(snap, this.pod, names);
+    this.nodeNames = vol.nodeNames;
+    this.nodeNamesPlugins = vol.nodePlugins;
+    this.preFilterReject = vol.reject?.message ?? null;
+    this.preFilterPlugin = vol.reject?.plugin ?? '';
+    if (vol.reject !== null) return;
+    this.volumes = vol.state;
     this.interPod = interPodPreFilter(snap, this.pod);
     this.spread = spreadPreFilter(snap, this.pod);
   }
@@ -85,11 +111,13 @@ export class CycleState {
 
   /** Tells the per-pod state that `p` was added to (or, below, removed from) `node`. */
   addPod(p: PodInfo, node: NodeInfo): void {
+    this.volumes?.update(p, this.pod.namespace, 1);
     this.interPod?.update(p, node, 1);
     this.spread?.update(p, node, 1);
   }
 
   removePod(p: PodInfo, node: NodeInfo): void {
+    this.volumes?.update(p, this.pod.namespace, -1);
     this.interPod?.update(p, node, -1);
     this.spread?.update(p, node, -1);
   }
@@ -190,6 +218,16 @@ export function filterNode(st: CycleState, node: NodeInfo): Status | null {
   // NodeResourcesFit
   const fit = fitsResources(st, node);
   if (fit !== null) return fit;
+  // VolumeRestrictions, VolumeBinding, VolumeZone (NodeVolumeLimits is not implemented)
+  const vol = st.volumes;
+  if (vol !== null) {
+    let r = vol.filterRestrictions(node);
+    if (r !== null) return fail('VolumeRestrictions', 'Unschedulable', r);
+    r = vol.filterBinding(node);
+    if (r !== null) return fail('VolumeBinding', 'UnschedulableAndUnresolvable', r);
+    r = vol.filterZone(node);
+    if (r !== null) return fail('VolumeZone', 'UnschedulableAndUnresolvable', r);
+  }
   // PodTopologySpread
   if (st.spread !== null) {
     const r = st.spread.filter(node);
@@ -231,5 +269,7 @@ export function whyNot(snap: Snapshot, pod: Pod, nodeName: string): string[] {
   const node = snap.getNode(nodeName);
   if (!node) throw new Error(`node ${nodeName} not in snapshot`);
   const st = new CycleState(snap, pod);
+  if (st.preFilterReject !== null) return [st.preFilterReject];
+  if (st.nodeNames !== null && !st.nodeNames.has(nodeName)) return [`node(s) didn't satisfy plugin(s) [${st.nodeNamesPlugins.join(' ')}]`];
   return filterNodeWithNominated(st, node)?.reasons ?? [];
 }

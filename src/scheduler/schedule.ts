@@ -71,11 +71,10 @@ export function selectHost(names: string[], totals: number[], random: () => numb
   return names[best];
 }
 
-const NOT_IN_PREFILTER: Status = {
-  code: 'UnschedulableAndUnresolvable',
-  reasons: ["node(s) didn't satisfy plugin(s) [NodeAffinity]"],
-  plugin: 'NodeAffinity',
-};
+/** The status of nodes a PreFilterResult left out. */
+function notInPreFilter(plugins: string[]): Status {
+  return { code: 'UnschedulableAndUnresolvable', reasons: [`node(s) didn't satisfy plugin(s) [${plugins.join(' ')}]`], plugin: plugins[0] ?? '' };
+}
 
 /** Filters the nodes; returns the feasible ones and the status of each rejected one. */
 export function findFeasibleNodes(
@@ -85,7 +84,7 @@ export function findFeasibleNodes(
 ): { feasible: NodeInfo[]; statuses: Map<string, Status>; absent: Status | null; evaluated: number } {
   const statuses = new Map<string, Status>();
   const nodes = st.nodeNames === null ? snap.nodes : snap.nodes.filter((n) => st.nodeNames!.has(n.name));
-  const absent = st.nodeNames === null ? null : NOT_IN_PREFILTER;
+  const absent = st.nodeNames === null ? null : notInPreFilter(st.nodeNamesPlugins);
   // A pod nominated by an earlier preemption tries its nominated node first.
   const nominated = st.pod.pod.status?.nominatedNodeName;
   if (nominated) {
@@ -116,7 +115,7 @@ export function schedulePod(snap: Snapshot, pod: Pod, opts: ScheduleOptions = {}
   const st = new CycleState(snap, pod);
   let error: FitError;
   if (st.preFilterReject !== null) {
-    const s: Status = { code: 'UnschedulableAndUnresolvable', reasons: [st.preFilterReject], plugin: 'NodeAffinity' };
+    const s: Status = { code: 'UnschedulableAndUnresolvable', reasons: [st.preFilterReject], plugin: st.preFilterPlugin };
     error = new FitError(all, new Map(), { absentStatus: s, preFilterMsg: st.preFilterReject });
   } else {
     const { feasible, statuses, absent, evaluated } = findFeasibleNodes(snap, st, opts.percentageOfNodesToScore ?? 100);

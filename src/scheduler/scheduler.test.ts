@@ -89,6 +89,41 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     await ok(['taint', 'node', 'sim-node-2', 'dedicated=batch:NoSchedule-']);
   });
 
+  it('a pod whose PVC does not exist waits with the upstream message, and is scheduled once the claim exists', async () => {
+    await ok(['create', '-f', file('claimer.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: claimer\n  labels:\n    app: claimer\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: data\n')]);
+    const msg = '0/3 nodes are available: persistentvolumeclaim "data" not found. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
+    const events = await eventually(30, async () => {
+      const out = await ok(['get', 'events', '--field-selector', 'involvedObject.name=claimer,reason=FailedScheduling', '-o', 'jsonpath={.items[*].message}']);
+      return out !== '' ? out : undefined;
+    });
+    expect(events).toBe(msg);
+    const p = (await pods('app=claimer'))[0];
+    expect(p.spec.nodeName).toBeUndefined();
+    expect(p.status.conditions?.find((c) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: msg });
+    // An unbound claim of an Immediate class (no PV controller binds it) is still not enough.
+    await ok(['create', '-f', file('claim.yaml', 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  storageClassName: fast\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n')]);
+    const unbound = '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
+    await eventually(30, async () => ((await pods('app=claimer'))[0].status.conditions?.find((c) => c.type === 'PodScheduled')?.message === unbound ? true : undefined));
+    // A WaitForFirstConsumer class lets the scheduler place the pod.
+    await ok(['create', '-f', file('fast.yaml', 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\nprovisioner: example.com/none\nvolumeBindingMode: WaitForFirstConsumer\n')]);
+    const placed = await eventually(30, async () => (await pods('app=claimer')).find((x) => x.spec.nodeName));
+    expect(placed.spec.nodeName).toMatch(/^sim-node-[012]$/);
+    await ok(['delete', 'pod', 'claimer', '--wait=false']);
+  });
+
+  it('a pod with scheduling gates is left alone until the gates are removed', async () => {
+    await ok(['create', '-f', file('gated.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gated\n  labels:\n    app: gated\nspec:\n  schedulingGates:\n  - name: example.com/wait\n  containers:\n  - name: c\n    image: busybox\n')]);
+    await ok(['run', 'after-gated', '--image=busybox', '--labels=app=after-gated']);
+    await eventually(30, async () => ((await pods('app=after-gated'))[0]?.spec.nodeName ? true : undefined));
+    const g = (await pods('app=gated'))[0];
+    expect(g.spec.nodeName).toBeUndefined();
+    expect(g.status.conditions?.find((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable')).toBeUndefined();
+    await ok(['patch', 'pod', 'gated', '--type=json', '-p', '[{"op":"remove","path":"/spec/schedulingGates"}]']);
+    const placed = await eventually(30, async () => (await pods('app=gated')).find((x) => x.spec.nodeName));
+    expect(placed.spec.nodeName).toMatch(/^sim-node-[012]$/);
+    await ok(['delete', 'pod', 'gated', 'after-gated', '--wait=false']);
+  });
+
   it('a node that stops renewing its Lease turns NotReady, is tainted unreachable, and its pods are evicted and replaced elsewhere', async () => {
     const tolerate = '      tolerations:\n      - key: node.kubernetes.io/unreachable\n        operator: Exists\n        effect: NoExecute\n        tolerationSeconds: 2\n';
     await ok(['create', '-f', file('survivor.yaml', `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: survivor\nspec:\n  replicas: 3\n  selector:\n    matchLabels:\n      app: survivor\n  template:\n    metadata:\n      labels:\n        app: survivor\n    spec:\n${tolerate}      containers:\n      - name: c\n        image: busybox\n`)]);

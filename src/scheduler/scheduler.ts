@@ -10,6 +10,8 @@ import { Resources, type GVR } from '../client/resources.ts';
 import { EventRecorder } from '../controllers/framework/events.ts';
 import { deletedObject, SharedInformerFactory, type Informer } from '../controllers/framework/informer.ts';
 import { stderrLogger, type Logger } from '../controllers/framework/log.ts';
+import { defaultSpreadSelector, type WorkloadListers } from './defaultspread.ts';
+import { watchVolumes, workloadListers } from './informers.ts';
 import { resolvePriority } from './preemption.ts';
 import { schedulePod } from './schedule.ts';
 import { Snapshot } from './snapshot.ts';
@@ -51,6 +53,7 @@ export class Scheduler {
   private readonly binding = new Set<string>();
   private priorityClasses: Informer<KubeObject> | undefined;
   private pdbs: Informer<KubeObject> | undefined;
+  private workloads: WorkloadListers | undefined;
   private inFlight = 0;
   private scheduled = false;
   private stopped = false;
@@ -71,6 +74,8 @@ export class Scheduler {
     const namespaces = this.informers.informerFor<KubeObject>(Resources.namespaces);
     this.priorityClasses = this.informers.informerFor<KubeObject>(PRIORITY_CLASSES);
     this.pdbs = this.informers.informerFor<KubeObject>(Resources.poddisruptionbudgets);
+    watchVolumes(this.informers, this.snapshot.volumes, () => this.flushUnschedulable());
+    this.workloads = workloadListers(this.informers);
     nodes.addEventHandler({
       onAdd: (n) => this.nodeChanged(n as unknown as Node),
       onUpdate: (_o, n) => this.nodeChanged(n as unknown as Node),
@@ -119,7 +124,9 @@ export class Scheduler {
     }
     if (this.binding.has(key)) return; // assumed; the bound version is on its way
     this.snapshot.upsertPod(pod); // remembers (or forgets) a nomination from an earlier preemption
-    if ((pod.spec?.schedulerName ?? 'default-scheduler') !== this.name || pod.metadata?.deletionTimestamp || isTerminal(pod)) {
+    // SchedulingGates (PreEnqueue): a gated pod waits outside the queue until its gates are removed.
+    const gated = (pod.spec?.schedulingGates ?? []).length > 0;
+    if ((pod.spec?.schedulerName ?? 'default-scheduler') !== this.name || pod.metadata?.deletionTimestamp || isTerminal(pod) || gated) {
       this.active.delete(key);
       this.unschedulable.delete(key);
       return;
@@ -206,7 +213,8 @@ export class Scheduler {
   private scheduleOne(q: Queued): void {
     const pod = q.pod;
     q.attempts++;
-    const result = schedulePod(this.snapshot, pod, { pdbs: (this.pdbs?.store.list() ?? []) as unknown as PodDisruptionBudget[] });
+    const defaultSpread = this.workloads && (pod.spec.topologySpreadConstraints ?? []).length === 0 ? defaultSpreadSelector(pod, this.workloads) : null;
+    const result = schedulePod(this.snapshot, pod, { pdbs: (this.pdbs?.store.list() ?? []) as unknown as PodDisruptionBudget[], defaultSpreadSelector: defaultSpread });
     if ('node' in result) {
       this.stats.scheduled++;
       this.snapshot.assume(pod, result.node);

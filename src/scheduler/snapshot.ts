@@ -4,6 +4,7 @@
 import { compileLabelSelector, LabelMatcher } from './labels.ts';
 import { milliValue, parseQuantity, QuantityError, value } from './quantity.ts';
 import type { Container, Labels, Namespace, Node, Pod, PodAffinityTerm, ResourceList, Taint } from './types.ts';
+import { VolumeStore } from './volumes.ts';
 
 export const LABEL_HOSTNAME = 'kubernetes.io/hostname';
 export const LABEL_ZONE = 'topology.kubernetes.io/zone';
@@ -180,6 +181,8 @@ export class PodInfo {
   readonly preferredAffinityTerms: WeightedAffinityTerm[];
   readonly preferredAntiAffinityTerms: WeightedAffinityTerm[];
   readonly hasAffinity: boolean;
+  /** Claim names of the pod's persistentVolumeClaim volumes. */
+  readonly claims: string[];
 
   constructor(pod: Pod) {
     this.pod = pod;
@@ -205,6 +208,9 @@ export class PodInfo {
       }
     }
     this.hostPorts = ports;
+    const claims: string[] = [];
+    for (const v of pod.spec.volumes ?? []) if (v.persistentVolumeClaim) claims.push(v.persistentVolumeClaim.claimName);
+    this.claims = claims;
     const a = pod.spec.affinity;
     const req = (xs: PodAffinityTerm[] | null | undefined) => (xs ?? []).map((t) => affinityTerm(pod, t));
     const pref = (xs: { weight: number; podAffinityTerm: PodAffinityTerm }[] | null | undefined) =>
@@ -372,6 +378,10 @@ export class Snapshot {
   podsWithAffinity = 0;
   /** Round-robin start for percentageOfNodesToScore (upstream's nextStartNodeIndex). */
   nextStartNodeIndex = 0;
+  /** PersistentVolumeClaims, PersistentVolumes and StorageClasses, for the volume plugins. */
+  readonly volumes = new VolumeStore();
+  /** `namespace/claim` → number of assigned pods using the claim. */
+  private readonly pvcRefs = new Map<string, number>();
 
   static from(nodes: Node[], pods: Pod[] = [], namespaces: Namespace[] = []): Snapshot {
     const s = new Snapshot();
@@ -401,6 +411,20 @@ export class Snapshot {
 
   get hasNominatedPods(): boolean {
     return this.nominated.size > 0;
+  }
+
+  /** StorageInfos().IsPVCUsedByPods: an assigned pod uses the claim. */
+  isPVCUsed(namespace: string, claim: string): boolean {
+    return (this.pvcRefs.get(`${namespace}/${claim}`) ?? 0) > 0;
+  }
+
+  private countClaims(pi: PodInfo, sign: 1 | -1): void {
+    for (const c of pi.claims) {
+      const k = `${pi.namespace}/${c}`;
+      const n = (this.pvcRefs.get(k) ?? 0) + sign;
+      if (n > 0) this.pvcRefs.set(k, n);
+      else this.pvcRefs.delete(k);
+    }
   }
 
   /** Namespace labels, or undefined for a namespace not in the snapshot. */
@@ -473,6 +497,7 @@ export class Snapshot {
     }
     ni.addPod(pi);
     this.podsByKey.set(key, pi);
+    if (pi.claims.length > 0) this.countClaims(pi, 1);
     if (pi.requiredAntiAffinityTerms.length > 0) this.podsWithRequiredAntiAffinity++;
     if (pi.hasAffinity) this.podsWithAffinity++;
   }
@@ -494,6 +519,7 @@ export class Snapshot {
     const pi = this.podsByKey.get(key);
     if (!pi) return;
     this.podsByKey.delete(key);
+    if (pi.claims.length > 0) this.countClaims(pi, -1);
     const ni = this.byName.get(pi.nodeName);
     if (ni) {
       ni.removePod(pi);

@@ -172,6 +172,10 @@ export function spreadScores(
   const ignored = nodes.map((n) => requireAll && !hasAllKeys(n, cs));
   let ignoredCount = 0;
   const pairCounts = cs.map(() => new Map<string, number>());
+  // Values some feasible node carries: only their counts are read when scoring (a node without
+  // the key skips that constraint), so nodes of other domains need not be counted.
+  const present = cs.map(() => new Set<string>());
+  let anyPresent = false;
   for (let j = 0; j < nodes.length; j++) {
     if (ignored[j]) {
       ignoredCount++;
@@ -179,12 +183,17 @@ export function spreadScores(
     }
     for (let i = 0; i < nc; i++) {
       if (isHost[i]) continue;
-      const v = nodes[j].labels[cs[i].topologyKey] ?? '';
+      const label = nodes[j].labels[cs[i].topologyKey];
+      const v = label ?? '';
       if (!pairCounts[i].has(v)) pairCounts[i].set(v, 0);
+      if (label !== undefined) {
+        present[i].add(label);
+        anyPresent = true;
+      }
     }
   }
   const weights = cs.map((c, i) => Math.log((isHost[i] ? nodes.length - ignoredCount : pairCounts[i].size) + 2));
-  if (isHost.some((h) => !h)) {
+  if (anyPresent) {
     for (const node of snap.nodes) {
       if (requireAll && !hasAllKeys(node, cs)) continue;
       for (let i = 0; i < nc; i++) {
@@ -192,7 +201,7 @@ export function spreadScores(
         const c = cs[i];
         const v = node.labels[c.topologyKey] ?? '';
         const cur = pairCounts[i].get(v);
-        if (cur === undefined || !includes(c, pod, node)) continue;
+        if (cur === undefined || !present[i].has(v) || !includes(c, pod, node)) continue;
         pairCounts[i].set(v, cur + countMatching(node.pods, c.selector, pod.namespace));
       }
     }

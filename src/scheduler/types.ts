@@ -11,6 +11,15 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  ownerReferences?: OwnerReference[] | null;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid?: string;
+  controller?: boolean;
 }
 
 export interface LabelSelectorRequirement {
@@ -130,6 +139,19 @@ export interface PodSpec {
   topologySpreadConstraints?: TopologySpreadConstraint[] | null;
   schedulerName?: string;
   hostNetwork?: boolean;
+  volumes?: Volume[] | null;
+  schedulingGates?: { name: string }[] | null;
+}
+
+/** The volume sources the volume plugins look at; others pass through. */
+export interface Volume {
+  name: string;
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean } | null;
+  ephemeral?: { volumeClaimTemplate?: unknown } | null;
+  gcePersistentDisk?: { pdName: string; readOnly?: boolean } | null;
+  awsElasticBlockStore?: { volumeID: string; readOnly?: boolean } | null;
+  iscsi?: { iqn: string; readOnly?: boolean } | null;
+  rbd?: { monitors?: string[] | null; pool?: string; image: string; readOnly?: boolean } | null;
 }
 
 export interface PodCondition {
@@ -183,4 +205,37 @@ export interface PodDisruptionBudget {
   metadata: ObjectMeta;
   spec?: { selector?: LabelSelector | null };
   status?: { disruptionsAllowed?: number; disruptedPods?: Record<string, string> | null };
+}
+
+export interface PersistentVolumeClaim {
+  metadata: ObjectMeta;
+  spec?: { accessModes?: string[] | null; storageClassName?: string | null; volumeName?: string };
+  status?: { phase?: string };
+}
+
+export interface PersistentVolume {
+  metadata: ObjectMeta;
+  spec?: { nodeAffinity?: { required?: NodeSelector | null } | null; storageClassName?: string };
+}
+
+export interface StorageClass {
+  metadata: ObjectMeta;
+  provisioner?: string;
+  volumeBindingMode?: string | null; // Immediate | WaitForFirstConsumer
+}
+
+/** Service / ReplicationController (map selectors) and ReplicaSet / StatefulSet (label selectors). */
+export interface Service {
+  metadata: ObjectMeta;
+  spec?: { selector?: Labels | null };
+}
+
+export interface ReplicationController {
+  metadata: ObjectMeta;
+  spec?: { selector?: Labels | null };
+}
+
+export interface LabelSelectorOwner {
+  metadata: ObjectMeta;
+  spec?: { selector?: LabelSelector | null };
 }

@@ -66,6 +66,8 @@ const RANK = { field: 0, key: 1, value: 2, index: 3 } as const;
 /** SMD's order: fields, then keys, then values, then indexes. */
 export function compareElements(a: PathElement, b: PathElement): number {
   if (a === b) return 0;
+  // Field names are spelled raw after "f:": two fields compare as their strings (the common case).
+  if (a.startsWith('f:') && b.startsWith('f:')) return a < b ? -1 : 1;
   const pa = parseElement(a);
   const pb = parseElement(b);
   if (pa.kind !== pb.kind) return RANK[pa.kind] - RANK[pb.kind];

@@ -4,7 +4,7 @@
 // "kubectl"), conflicts on fields that annotation shows it set (with the value still live) are
 // forgiven; afterwards each server-side apply by kubectl rewrites the annotation, so a later
 // client-side apply diffs against what was really applied.
-import { isPlainObject, type KubeObject } from '../object.ts';
+import { isPlainObject, type KubeObject, cloneJson } from '../object.ts';
 import type { Conflict } from './managed.ts';
 import type { FieldSet } from './fieldpath.ts';
 import type { TypeRef } from './schema.ts';
@@ -61,7 +61,7 @@ export function unexcusedConflicts(conflicts: Conflict[], allowed: FieldSet): Co
 export function syncLastApplied(merged: KubeObject, config: KubeObject): void {
   const annotations = annotationsOf(merged);
   if (!annotations || lastApplied(merged) === undefined) return;
-  const copy = structuredClone(config);
+  const copy = cloneJson(config);
   const own = annotationsOf(copy);
   if (own) delete own[LAST_APPLIED];
   annotations[LAST_APPLIED] = `${goJson(copy)}\n`;

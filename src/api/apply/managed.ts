@@ -88,6 +88,11 @@ export function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] {
       ...(m.subresource ? { subresource: m.subresource } : {}),
     };
   });
+  return encodeOrder(entries);
+}
+
+/** Sorts entries (in place) in upstream's order. */
+export function encodeOrder(entries: ManagedFieldsEntry[]): ManagedFieldsEntry[] {
   return entries.sort(
     (p, q) =>
       cmp(p.operation, q.operation) ||

@@ -1,7 +1,7 @@
 // The public API of server-side apply: managedFields for ordinary writes, and apply itself.
 // Pure functions of their inputs (and `now`): no storage, no HTTP. The caller still checks the
 // name against the URL, defaults, validates, resets what its strategy resets, and stores.
-import { isPlainObject, type KubeObject } from '../object.ts';
+import { isPlainObject, type KubeObject, cloneJson } from '../object.ts';
 import { badRequest, internalError, StatusError } from '../status.ts';
 import { FieldSet, fieldElement } from './fieldpath.ts';
 import { fieldsFromLastApplied, KUBECTL, syncLastApplied, unexcusedConflicts } from './last-applied.ts';
@@ -16,8 +16,9 @@ import {
 } from './managed.ts';
 import { zeroObject } from './merge.ts';
 import { loadApplySchema, type ApplySchema, type TypeRef } from './schema.ts';
-import { toFieldSet, Walker } from './typed.ts';
-import { ApplyConflicts, recordApply, recordUpdate, type Scope, type Writer } from './updater.ts';
+import { compare, toFieldSet, Walker } from './typed.ts';
+import { updateInPlace } from './in-place.ts';
+import { ApplyConflicts, recordApply, recordUpdate, withoutManagedFields, type Scope, type Writer } from './updater.ts';
 
 export type { ManagedFieldsEntry } from './managed.ts';
 
@@ -43,6 +44,8 @@ export interface UpdateOptions extends WriteOptions {
   prev?: KubeObject;
   /** The object about to be stored. Its own managedFields, if valid and non-empty, replace the stored ones. */
   next: KubeObject;
+  /** Always take the general path (tests compare it with the in-place one). */
+  general?: boolean;
 }
 
 export interface ApplyOptions extends WriteOptions {
@@ -108,6 +111,10 @@ const baseline = (scope: Scope, prev: KubeObject | undefined): unknown => {
 export function updateManagedFields(opts: UpdateOptions): ManagedFieldsEntry[] {
   const scope = scopeFor(opts, String(opts.next.kind ?? opts.prev?.kind ?? ''));
   const requested = metaOf(opts.next).managedFields;
+  // One comparison serves both paths: the in-place one, and the general one if that declines.
+  const comparison = opts.prev ? compare(scope.walker, withoutManagedFields(opts.prev), withoutManagedFields(opts.next), scope.root) : undefined;
+  const quick = opts.prev && comparison && !opts.general ? updateInPlace(scope, opts.prev, opts, requested, comparison) : undefined;
+  if (quick) return quick;
   let managed: Managed;
   if (opts.subresource) managed = decodeOrEmpty(metaOf(opts.prev).managedFields);
   else if (isResetRequest(requested)) managed = new Map();
@@ -117,7 +124,7 @@ export function updateManagedFields(opts: UpdateOptions): ManagedFieldsEntry[] {
   }
   // An existing object that has no managedFields stays untracked until it is first applied.
   if (managed.size === 0 && opts.prev && typeof metaOf(opts.prev).uid === 'string' && metaOf(opts.prev).uid !== '') return [];
-  managed = recordUpdate(scope, baseline(scope, opts.prev), opts.next, managed, writer(opts, 'Update'), opts.now);
+  managed = recordUpdate(scope, baseline(scope, opts.prev), opts.next, managed, writer(opts, 'Update'), opts.now, comparison);
   return encodeManagedFields(capUpdateManagers(managed));
 }
 
@@ -169,7 +176,7 @@ export function applyObject(opts: ApplyOptions): KubeObject {
     if (remaining.length > 0) throw conflictError(remaining);
     result = run(true);
   }
-  const out = structuredClone((result.object ?? live ?? {}) as KubeObject);
+  const out = cloneJson((result.object ?? live ?? {}) as KubeObject);
   if (opts.manager === KUBECTL) syncLastApplied(out, applied);
   const entries = encodeManagedFields(result.managed);
   const meta = isPlainObject(out.metadata) ? out.metadata : (out.metadata = {});

@@ -1,6 +1,6 @@
 // Changing objects through the apply schema: merging an applied configuration over the live
 // object, removing a field set from an object, and the zero object Go would start a create from.
-import { isPlainObject } from '../object.ts';
+import { isPlainObject, cloneJson } from '../object.ts';
 import { fieldElement, type FieldSet, type Path, type PathElement } from './fieldpath.ts';
 import { UNTYPED_DEDUCED, type ListDef, type TypeRef } from './schema.ts';
 import type { Walker } from './typed.ts';
@@ -138,7 +138,7 @@ export function zeroObject(w: Walker, ref: TypeRef, depth = 0): Record<string, u
   for (const [name, f] of Object.entries(fields)) {
     const emptyStruct = isPlainObject(f.default) && Object.keys(f.default).length === 0;
     if (emptyStruct && w.schema.resolve(f.type).map?.fields) out[name] = zeroObject(w, f.type, depth + 1);
-    else if (f.required) out[name] = f.default === undefined ? null : structuredClone(f.default);
+    else if (f.required) out[name] = f.default === undefined ? null : cloneJson(f.default);
   }
   return out;
 }

@@ -153,35 +153,61 @@ export function compare(w: Walker, lhs: unknown, rhs: unknown, ref: TypeRef): Co
   return c;
 }
 
-function diff(w: Walker, c: Comparison, l: unknown, r: unknown, ref: TypeRef, path: Path): void {
-  const leaf = (): void => {
-    if (l === undefined) c.added.insert(path);
-    else if (r === undefined) c.removed.insert(path);
-    else if (!deepEqual(l, r)) c.modified.insert(path);
-  };
+function diff(w: Walker, c: Comparison, l: unknown, r: unknown, ref: TypeRef, path: PathElement[]): void {
   const ls = l === undefined ? undefined : w.shape(ref, l);
   const rs = r === undefined ? undefined : w.shape(ref, r);
   const shape = (rs ?? ls)!;
-  if ((ls && rs && ls.kind !== rs.kind) || shape.kind === 'scalar') return leaf();
+  if ((ls && rs && ls.kind !== rs.kind) || shape.kind === 'scalar') return leaf(c, l, r, path);
   if (shape.kind === 'list') {
     const ll = Array.isArray(l) ? l : [];
     const rl = Array.isArray(r) ? r : [];
-    if (shape.list.type === 'atomic' || (ll.length === 0 && rl.length === 0)) return leaf();
-    const lItems = new Map(w.items(shape.list, ll, path));
-    const rItems = new Map(w.items(shape.list, rl, path));
-    for (const pe of new Set([...lItems.keys(), ...rItems.keys()])) diff(w, c, lItems.get(pe), rItems.get(pe), shape.list.elem, [...path, pe]);
+    if (shape.list.type === 'atomic' || (ll.length === 0 && rl.length === 0)) return leaf(c, l, r, path);
+    const lItems = ll.length === 0 ? EMPTY : new Map(w.items(shape.list, ll, path));
+    const rItems = rl.length === 0 ? EMPTY : new Map(w.items(shape.list, rl, path));
+    for (const [pe, li] of lItems) {
+      const ri = rItems.get(pe);
+      // An unchanged item holds no change: skip the walk (most of a typical update).
+      if (ri !== undefined && deepEqual(li, ri)) continue;
+      path.push(pe);
+      diff(w, c, li, ri, shape.list.elem, path);
+      path.pop();
+    }
+    for (const [pe, ri] of rItems) {
+      if (lItems.has(pe)) continue;
+      path.push(pe);
+      diff(w, c, undefined, ri, shape.list.elem, path);
+      path.pop();
+    }
   } else {
     const lm = isPlainObject(l) ? l : {};
     const rm = isPlainObject(r) ? r : {};
-    if (shape.map.atomic || (isEmptyCollection(lm) && isEmptyCollection(rm))) return leaf();
-    for (const key of new Set([...Object.keys(lm), ...Object.keys(rm)])) {
-      const t = w.schema.child(shape.map, key) ?? UNTYPED_DEDUCED;
-      diff(w, c, Object.hasOwn(lm, key) ? lm[key] : undefined, Object.hasOwn(rm, key) ? rm[key] : undefined, t, [...path, fieldElement(key)]);
+    if (shape.map.atomic || (isEmptyCollection(lm) && isEmptyCollection(rm))) return leaf(c, l, r, path);
+    for (const key in lm) {
+      const lv = lm[key];
+      const rv = Object.hasOwn(rm, key) ? rm[key] : undefined;
+      if (rv !== undefined && deepEqual(lv, rv)) continue;
+      path.push(fieldElement(key));
+      diff(w, c, lv, rv, w.schema.child(shape.map, key) ?? UNTYPED_DEDUCED, path);
+      path.pop();
+    }
+    for (const key in rm) {
+      if (Object.hasOwn(lm, key)) continue;
+      path.push(fieldElement(key));
+      diff(w, c, undefined, rm[key], w.schema.child(shape.map, key) ?? UNTYPED_DEDUCED, path);
+      path.pop();
     }
   }
   if (path.length === 0) return;
   if (l === undefined) c.added.insert(path);
   else if (r === undefined) c.removed.insert(path);
+}
+
+const EMPTY: ReadonlyMap<PathElement, unknown> = new Map();
+
+function leaf(c: Comparison, l: unknown, r: unknown, path: Path): void {
+  if (l === undefined) c.added.insert(path);
+  else if (r === undefined) c.removed.insert(path);
+  else if (!deepEqual(l, r)) c.modified.insert(path);
 }
 
 /** The set widened so that each struct field with owned children is itself a member. */

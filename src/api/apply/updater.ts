@@ -5,7 +5,7 @@ import { FieldSet } from './fieldpath.ts';
 import { identity, stripMeta, type Conflict, type Managed, type ManagerSet } from './managed.ts';
 import { dropNulls, merge, removeItems } from './merge.ts';
 import type { TypeRef } from './schema.ts';
-import { compare, toFieldSet, withNamedFieldMembers, type Walker } from './typed.ts';
+import { compare, toFieldSet, withNamedFieldMembers, type Comparison, type Walker } from './typed.ts';
 import { deepEqual } from './value.ts';
 import { isPlainObject } from '../object.ts';
 
@@ -28,7 +28,7 @@ export class ApplyConflicts extends Error {
   }
 }
 
-const withoutManagedFields = (obj: unknown): unknown => {
+export const withoutManagedFields = (obj: unknown): unknown => {
   if (!isPlainObject(obj) || !isPlainObject(obj.metadata) || !('managedFields' in obj.metadata)) return obj;
   const { managedFields: _m, ...metadata } = obj.metadata;
   return { ...obj, metadata };
@@ -38,8 +38,8 @@ const withoutManagedFields = (obj: unknown): unknown => {
  * Takes the changed fields away from every manager but `self`: the ones whose owned fields were
  * modified or added (conflicts; an error unless `force`) and the ones whose fields were removed.
  */
-function settle(scope: Scope, live: unknown, next: unknown, managed: Managed, self: string, force: boolean) {
-  const c = compare(scope.walker, withoutManagedFields(live), withoutManagedFields(next), scope.root);
+function settle(scope: Scope, live: unknown, next: unknown, managed: Managed, self: string, force: boolean, known?: Comparison) {
+  const c = known ?? compare(scope.walker, withoutManagedFields(live), withoutManagedFields(next), scope.root);
   const changed = scope.filter(c.modified.union(c.added));
   const removed = scope.filter(c.removed);
   const conflicts: Conflict[] = [];
@@ -62,9 +62,9 @@ function settle(scope: Scope, live: unknown, next: unknown, managed: Managed, se
  * Records a non-apply write of `next` over `live`: the writer's entry gains every field that was
  * added or modified, and every other entry loses them (and anything removed), without conflicts.
  */
-export function recordUpdate(scope: Scope, live: unknown, next: unknown, managed: Managed, writer: Writer, now: string): Managed {
+export function recordUpdate(scope: Scope, live: unknown, next: unknown, managed: Managed, writer: Writer, now: string, known?: Comparison): Managed {
   const self = identity(writer);
-  const { managed: out, comparison } = settle(scope, live, next, managed, '', true);
+  const { managed: out, comparison } = settle(scope, live, next, managed, '', true, known);
   const taken = stripMeta(scope.filter(comparison.modified.union(comparison.added)));
   if (taken.isEmpty()) return out;
   const previous = out.get(self);

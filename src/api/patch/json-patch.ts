@@ -1,5 +1,6 @@
 // JSON Patch (RFC 6902): add, remove, replace, move, copy, test.
 import { StatusError } from '../status.ts';
+import { cloneJson } from '../object.ts';
 
 type Json = unknown;
 
@@ -84,24 +85,24 @@ export function deepEqual(a: Json, b: Json): boolean {
 /** Applies `patch` to a copy of `doc`. Errors are 422 Invalid with the failing operation. */
 export function applyJsonPatch(doc: Json, patch: Json): Json {
   if (!Array.isArray(patch)) throw new StatusError(400, 'BadRequest', 'json patch must be an array of operations');
-  let out = structuredClone(doc);
+  let out = cloneJson(doc);
   for (const [i, op] of patch.entries()) {
     if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') throw new StatusError(400, 'BadRequest', `json patch operation ${i} needs "op" and "path"`);
     const path = op.path;
     switch (op.op) {
       case 'add':
         if (!('value' in op)) throw unprocessable(`json patch operation ${i} (add) has no value`);
-        out = add(out, path, structuredClone(op.value));
+        out = add(out, path, cloneJson(op.value));
         break;
       case 'remove':
         out = remove(out, path);
         break;
       case 'replace':
         if (!('value' in op)) throw unprocessable(`json patch operation ${i} (replace) has no value`);
-        if (parsePointer(path).length === 0) out = structuredClone(op.value);
+        if (parsePointer(path).length === 0) out = cloneJson(op.value);
         else {
           get(out, path);
-          out = add(remove(out, path), path, structuredClone(op.value));
+          out = add(remove(out, path), path, cloneJson(op.value));
         }
         break;
       case 'move': {
@@ -112,7 +113,7 @@ export function applyJsonPatch(doc: Json, patch: Json): Json {
       }
       case 'copy': {
         if (typeof op.from !== 'string') throw unprocessable(`json patch operation ${i} (copy) has no "from"`);
-        out = add(out, path, structuredClone(get(out, op.from)));
+        out = add(out, path, cloneJson(get(out, op.from)));
         break;
       }
       case 'test':

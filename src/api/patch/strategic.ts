@@ -6,7 +6,7 @@
 //   $setElementOrder/<field>: [...]         the order of a merged list (merge keys or values)
 //   $deleteFromPrimitiveList/<field>: [...] values to remove from a merged list of primitives
 // Fields the schema does not know behave like RFC 7386: maps merge, null deletes, lists replace.
-import { isPlainObject } from '../object.ts';
+import { isPlainObject, cloneJson } from '../object.ts';
 import { StatusError } from '../status.ts';
 import { deepEqual } from './json-patch.ts';
 import { fieldSchema, itemSchema, patchMeta, type PropertySchema, type SchemaLookup } from './schema.ts';
@@ -42,8 +42,8 @@ const has = (o: Obj, key: string): boolean => Object.prototype.hasOwnProperty.ca
 export function applyStrategicMergePatch(original: unknown, patch: unknown, schema: SchemaLookup, typeName: string): unknown {
   if (!isPlainObject(patch)) throw badRequest('invalid JSON document: a strategic merge patch must be a JSON object');
   const root: PropertySchema = { $ref: `#/definitions/${typeName}` };
-  const base = isPlainObject(original) ? structuredClone(original) : undefined;
-  return new Merger(schema).map(base, structuredClone(patch), root) ?? {};
+  const base = isPlainObject(original) ? cloneJson(original) : undefined;
+  return new Merger(schema).map(base, cloneJson(patch), root) ?? {};
 }
 
 /** A merged list element and where it sat in the original list (-1: it came from the patch). */

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { applyObject } from '../../api/apply/manager.ts';
 import { duplicateKeysOf, duplicateYamlKeys } from '../../api/fields.ts';
-import { apiVersionOf, isPlainObject, meta, nowRfc3339, type KubeObject } from '../../api/object.ts';
+import { apiVersionOf, isPlainObject, meta, nowRfc3339, type KubeObject, cloneJson } from '../../api/object.ts';
 import { badRequest, notFound, StatusError } from '../../api/status.ts';
 import { decodeDocument, type Negotiated } from '../http.ts';
 import type { Registries, Registry } from '../registries.ts';
@@ -59,7 +59,7 @@ export async function handleApply(regs: Registries, reg: Registry, ri: RequestIn
     ri.name,
     (cur) => {
       if (!cur && subresource) throw notFound(reg.gs.gr, ri.name);
-      const merged = applyObject({ live: cur ? withTypeMeta(reg, cur) : undefined, applied: structuredClone(applied), kind: reg.info.kind, apiVersion, manager, force, subresource, now: nowRfc3339() });
+      const merged = applyObject({ live: cur ? withTypeMeta(reg, cur) : undefined, applied: cloneJson(applied), kind: reg.info.kind, apiVersion, manager, force, subresource, now: nowRfc3339() });
       return withTypeMeta(reg, merged);
     },
     { dryRun, subresource, apply: true, fieldManager: manager, admitCreate: (o) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun }) },

@@ -1,6 +1,6 @@
 // get, list and watch of any resource.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiVersionOf, type KubeObject } from '../../api/object.ts';
+import { apiVersionOf, type KubeObject, cloneJson } from '../../api/object.ts';
 import { expired, notFound, StatusError } from '../../api/status.ts';
 import { CompactedError } from '../../store/errors.ts';
 import { decodeObject } from '../../registry/generic.ts';
@@ -19,7 +19,7 @@ export async function handleGet(reg: Registry, ri: RequestInfo, q: URLSearchPara
     await reg.cache.start();
     const e = reg.cache.get(ri.namespace, ri.name);
     if (!e) throw notFound(reg.gs.gr, ri.name);
-    obj = reg.gs.fromStorage(structuredClone(e.obj));
+    obj = reg.gs.fromStorage(cloneJson(e.obj));
   } else obj = await reg.gs.get(ri.namespace, ri.name);
   if (ri.subresource === 'scale') return writeJson(res, 200, scaleOf(reg, obj), neg.gzip);
   respondObject(reg, obj, neg, res, 200, q);
@@ -169,7 +169,7 @@ function convertedBytes(reg: Registry, obj: KubeObject): Buffer {
   let m = converted.get(obj);
   if (!m) converted.set(obj, (m = new Map()));
   let b = m.get(reg.gs.apiVersion);
-  if (!b) m.set(reg.gs.apiVersion, (b = Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(structuredClone(obj)))))));
+  if (!b) m.set(reg.gs.apiVersion, (b = Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(obj)))))));
   return b;
 }
 
@@ -209,7 +209,7 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
   let tableColumnsSent = false;
   const tableEvent = (type: EventType, obj: KubeObject, rv: number): Buffer => {
     // kubectl get -w: every event carries a one-row Table; the columns come with the first one.
-    const t = toTable(reg.info.kind, [withTypeMeta(reg, reg.gs.fromStorage(structuredClone(obj)))], { resourceVersion: String(rv) }, q.get('includeObject') ?? 'Metadata');
+    const t = toTable(reg.info.kind, [withTypeMeta(reg, reg.gs.fromStorage(cloneJson(obj)))], { resourceVersion: String(rv) }, q.get('includeObject') ?? 'Metadata');
     if (tableColumnsSent) t.columnDefinitions = [];
     tableColumnsSent = true;
     return Buffer.concat([FRAMES[type], Buffer.from(JSON.stringify(t)), FRAME_END]);

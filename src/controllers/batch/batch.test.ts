@@ -225,6 +225,71 @@ describe('Job controller', () => {
     await until('the deadline-exceeded pod to go', 60_000, async () => ((await podsOf('slow')).length === 0 ? true : undefined));
   }, 150_000);
 
+  it('adopts a matching orphan pod and releases a pod relabelled out of its manualSelector', async () => {
+    const podsWith = async (app: string) => (await client.list<Pod>(Resources.pods, NS, { labelSelector: `app=${app}` })).items.filter((p) => !p.metadata.deletionTimestamp);
+    await kubectl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata:
+  name: stray
+  labels: { app: adoptee }
+  annotations: { simulated.k8ts.io/run-seconds: "300" }
+spec:
+  restartPolicy: Never
+  containers: [{ name: main, image: busybox }]
+`);
+    const stray = await client.get<Pod>(Resources.pods, NS, 'stray');
+    await kubectl(['apply', '-f', '-'], `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: claimer
+spec:
+  manualSelector: true
+  selector: { matchLabels: { app: adoptee } }
+  completions: 2
+  parallelism: 2
+  template:
+    metadata:
+      labels: { app: adoptee }
+      annotations: { simulated.k8ts.io/run-seconds: "300" }
+    spec:
+      restartPolicy: Never
+      containers: [{ name: main, image: busybox }]
+`);
+    const job = await getJob('claimer');
+    const ref = { apiVersion: 'batch/v1', kind: 'Job', name: 'claimer', uid: job.metadata.uid, controller: true, blockOwnerDeletion: true };
+    const adopted = await until('the orphan to be adopted', 30_000, async () => {
+      const p = await client.get<Pod>(Resources.pods, NS, 'stray');
+      return p.metadata.ownerReferences?.length ? p : undefined;
+    });
+    expect(adopted.metadata.uid).toBe(stray.metadata.uid);
+    expect(adopted.metadata.ownerReferences).toEqual([ref]);
+    expect(adopted.metadata.finalizers).toContain('batch.kubernetes.io/job-tracking');
+    await until('two active pods', 60_000, async () => ((await getJob('claimer')).status?.active === 2 ? true : undefined));
+    expect((await podsWith('adoptee')).map((p) => p.metadata.name)).toContain('stray');
+    expect(await podsWith('adoptee')).toHaveLength(2);
+
+    await kubectl(['label', 'pod', 'stray', 'app=elsewhere', '--overwrite']);
+    const released = await until('the relabelled pod to be released', 30_000, async () => {
+      const p = await client.get<Pod>(Resources.pods, NS, 'stray');
+      return p.metadata.ownerReferences?.length ? undefined : p;
+    });
+    expect(released.metadata.finalizers ?? []).not.toContain('batch.kubernetes.io/job-tracking');
+    expect(released.metadata.deletionTimestamp).toBeUndefined();
+    const replaced = await until('a replacement pod', 60_000, async () => {
+      const pods = await podsWith('adoptee');
+      return pods.length === 2 && pods.every((p) => p.metadata.name !== 'stray') ? pods : undefined;
+    });
+    for (const p of replaced) expect(p.metadata.ownerReferences).toEqual([ref]);
+    const j = await until('two active pods again', 60_000, async () => {
+      const cur = await getJob('claimer');
+      return cur.status?.active === 2 ? cur : undefined;
+    });
+    expect(j.status?.failed ?? 0).toBe(0);
+    expect(j.status?.succeeded ?? 0).toBe(0);
+    await kubectl(['delete', 'job', 'claimer', '--wait=false']);
+    await kubectl(['delete', 'pod', 'stray', '--wait=false']);
+  }, 150_000);
+
   it('deletes a finished Job after ttlSecondsAfterFinished', async () => {
     await kubectl(['apply', '-f', '-'], jobYaml('shortlived', { spec: '  ttlSecondsAfterFinished: 1' }));
     const gone = await until('job shortlived to be deleted', 60_000, async () => {

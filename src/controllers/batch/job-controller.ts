@@ -10,7 +10,8 @@ import type { EventRecorder } from '../framework/events.ts';
 import type { Logger } from '../framework/log.ts';
 import { ItemExponentialFailureRateLimiter, runWorkers, WorkQueue, type ReconcileResult } from '../framework/workqueue.ts';
 import type { Controller, ControllerContext } from '../manager.ts';
-import { Expectations, FinalizerExpectations, jobControllerRef } from './job-pods.ts';
+import { claimPods } from './job-claim.ts';
+import { Expectations, FinalizerExpectations } from './job-pods.ts';
 import { syncJob } from './job-sync.ts';
 import type { JobDeps } from './job-tracking.ts';
 import { controllerRefOf, hasTrackingFinalizer, isJobFinished, parseTime, rvNumber, type BackoffRecord } from './job-util.ts';
@@ -176,28 +177,24 @@ export class JobController implements Controller {
     }
     if (managedElsewhere(job)) return;
     if (rvNumber(job.metadata.resourceVersion) < (this.lastWritten.get(key) ?? 0)) return { requeueAfterMs: BATCH_MS };
+    // Expectations first, then the pods: pods read before would miss a creation observed in between.
+    const needsSync = this.expectations.satisfied(key);
     const pods = await this.podsForJob(job);
-    await syncJob(key, job, pods, this.deps(key));
+    await syncJob(key, job, pods, this.deps(key), needsSync);
   }
 
-  /** The Job's pods: those it controls, plus orphans its selector matches (adopted). */
-  private async podsForJob(job: Job): Promise<Pod[]> {
-    const pods = [...this.pods.store.byIndex('controllerUid', job.metadata.uid ?? '')];
-    const sel = fromLabelSelectorObject(job.spec.selector);
-    if (job.metadata.deletionTimestamp || !sel || sel.length === 0) return pods;
-    const orphans = this.pods.store.byIndex('namespace', job.metadata.namespace ?? '').filter((p) => !controllerRefOf(p) && !p.metadata.deletionTimestamp && matchesLabels(sel, p.metadata.labels));
-    if (orphans.length === 0) return pods;
-    const fresh = await this.ctx.client.get<Job>(Resources.jobs, job.metadata.namespace, job.metadata.name ?? '');
-    if (fresh.metadata.uid !== job.metadata.uid || fresh.metadata.deletionTimestamp) return pods;
-    for (const p of orphans) {
-      const patch = { metadata: { uid: p.metadata.uid, ownerReferences: [jobControllerRef(job)], finalizers: [JOB_TRACKING_FINALIZER] } };
-      try {
-        pods.push(await this.ctx.client.patch<Pod>(Resources.pods, p.metadata.namespace, p.metadata.name ?? '', 'strategic', patch));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    return pods;
+  /** The Job's pods (upstream getPodsForJob): claimed from its namespace's pods, adopting and releasing (job-claim.ts). */
+  private podsForJob(job: Job): Promise<Pod[]> {
+    const client = this.ctx.client;
+    const { namespace, name, uid } = job.metadata;
+    return claimPods(job, this.pods.store.byIndex('namespace', namespace ?? ''), {
+      patchPod: (p, patch) => client.patch<Pod>(Resources.pods, p.metadata.namespace, p.metadata.name ?? '', 'strategic', patch),
+      canAdopt: async () => {
+        const fresh = await client.get<Job>(Resources.jobs, namespace, name ?? '');
+        if (fresh.metadata.uid !== uid) throw new Error(`original Job ${namespace}/${name} is gone: got uid ${fresh.metadata.uid}, wanted ${uid}`);
+        if (fresh.metadata.deletionTimestamp) throw new Error(`${namespace}/${name} has just been deleted at ${fresh.metadata.deletionTimestamp}`);
+      },
+    });
   }
 
   private async syncOrphan(key: string): Promise<void> {

@@ -45,7 +45,8 @@ function pastBackoffLimitOnFailure(job: Job, pods: Pod[], limit: number): boolea
   return limit === 0 ? restarts > 0 : restarts >= limit;
 }
 
-export async function syncJob(key: string, shared: Job, pods: Pod[], deps: JobDeps): Promise<void> {
+/** `needsSync`: the expectations as they were before `pods` was read (upstream reads them first). */
+export async function syncJob(key: string, shared: Job, pods: Pod[], deps: JobDeps, needsSync?: boolean): Promise<void> {
   if (isJobFinished(shared)) {
     deps.backoff.delete(key);
     return;
@@ -59,7 +60,7 @@ export async function syncJob(key: string, shared: Job, pods: Pod[], deps: JobDe
   const status = (job.status ??= {});
   status.uncountedTerminatedPods ??= {};
   const now = deps.now();
-  const satisfied = deps.expectations.satisfied(key);
+  const satisfied = needsSync ?? deps.expectations.satisfied(key);
   const active = pods.filter(isActive);
   const ctx: SyncCtx = {
     key, job, pods, active,

@@ -2,6 +2,7 @@
 // the pod-failure backoff, and the pods a Job creates.
 import { describe, expect, it } from 'vitest';
 import { firstPendingIndexes, formatIndexes, parseIndexes, withIndexes } from './indexes.ts';
+import { adoptPatch, claimAction, claimPods, releasePatch } from './job-claim.ts';
 import { podForJob, podGenerateName } from './job-pods.ts';
 import { nextBackoffRecord, remainingBackoffMs } from './job-util.ts';
 import { matchPodFailurePolicy } from './pod-failure-policy.ts';
@@ -84,5 +85,43 @@ describe('pods of a Job', () => {
     expect(p.spec?.containers?.[0]?.env).toEqual([{ name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.labels['batch.kubernetes.io/job-completion-index']" } } }]);
     expect(job.spec.template.spec?.containers?.[0]?.env).toBeUndefined();
     expect(podGenerateName('x'.repeat(60), 12)).toBe(`${'x'.repeat(54)}-12-`);
+  });
+});
+
+describe('claiming pods (adoption and release)', () => {
+  const job: Job = { metadata: { name: 'j', namespace: 'ns', uid: 'job-uid' }, spec: { selector: { matchLabels: { app: 'a' } }, template: {} } };
+  const ref = (uid: string) => [{ apiVersion: 'batch/v1', kind: 'Job', name: 'x', uid, controller: true }];
+  const pod = (labels: Record<string, string>, extra: Partial<Pod['metadata']> = {}): Pod => ({ metadata: { name: 'p', namespace: 'ns', uid: 'pod-uid', labels, ...extra } });
+  const deleting = { ...job, metadata: { ...job.metadata, deletionTimestamp: '2025-01-01T00:00:00Z' } };
+
+  it('adopts matching orphans only while the Job is not being deleted', () => {
+    expect(claimAction(job, pod({ app: 'a' }))).toBe('adopt');
+    expect(claimAction(deleting, pod({ app: 'a' }))).toBe('ignore');
+    expect(claimAction(job, pod({ app: 'b' }))).toBe('ignore');
+    expect(claimAction(job, pod({ app: 'a' }, { deletionTimestamp: '2025-01-01T00:00:00Z' }))).toBe('ignore');
+    expect(claimAction(job, pod({ app: 'a' }, { namespace: 'other' }))).toBe('ignore');
+  });
+
+  it('keeps its matching pods, releases the others unless being deleted, ignores pods of other controllers', () => {
+    expect(claimAction(job, pod({ app: 'a' }, { ownerReferences: ref('job-uid') }))).toBe('keep');
+    expect(claimAction(job, pod({ app: 'b' }, { ownerReferences: ref('job-uid') }))).toBe('release');
+    expect(claimAction(deleting, pod({ app: 'b' }, { ownerReferences: ref('job-uid') }))).toBe('ignore');
+    expect(claimAction(job, pod({ app: 'a' }, { ownerReferences: ref('other') }))).toBe('ignore');
+  });
+
+  it('adopts with the tracking finalizer and releases without it, by uid', async () => {
+    const patches: object[] = [];
+    const deps = { patchPod: async (p: Pod, patch: object) => (patches.push(patch), { ...p, metadata: { ...p.metadata, ownerReferences: ref('job-uid') } }), canAdopt: async () => undefined };
+    const claimed = await claimPods(job, [pod({ app: 'a' }), pod({ app: 'b' }, { ownerReferences: ref('job-uid') })], deps);
+    expect(claimed).toHaveLength(1);
+    expect(claimed[0]?.metadata.finalizers).toEqual(['batch.kubernetes.io/job-tracking']);
+    expect(patches).toEqual([adoptPatch(job, pod({ app: 'a' })), releasePatch(job, pod({ app: 'b' }))]);
+    expect(adoptPatch(job, pod({}))).toMatchObject({ metadata: { uid: 'pod-uid', finalizers: ['batch.kubernetes.io/job-tracking'], ownerReferences: [{ uid: 'job-uid', controller: true, blockOwnerDeletion: true }] } });
+    expect(releasePatch(job, pod({}))).toEqual({ metadata: { uid: 'pod-uid', ownerReferences: [{ $patch: 'delete', uid: 'job-uid' }], '$deleteFromPrimitiveList/finalizers': ['batch.kubernetes.io/job-tracking'] } });
+  });
+
+  it('refuses to adopt when the fresh Job is gone', async () => {
+    const deps = { patchPod: async (p: Pod) => p, canAdopt: async () => Promise.reject(new Error('original Job ns/j is gone')) };
+    await expect(claimPods(job, [pod({ app: 'a' })], deps)).rejects.toThrow("can't adopt Pod ns/p (pod-uid): original Job ns/j is gone");
   });
 });

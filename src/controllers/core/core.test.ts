@@ -6,6 +6,7 @@ import type { KubeObject, OwnerReference } from '../../api/object.ts';
 import { startServer, type TestServer } from '../../apiserver/testing/server.ts';
 import { isNotFound, KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
+import { Deleter, discoveryFailureMessage, preferredNamespacedResources } from './namespace-deleter.ts';
 
 let server: TestServer;
 let client: KubeClient;
@@ -124,6 +125,121 @@ describe('namespace controller', () => {
     expect((ns.status as { phase?: string }).phase).toBe('Terminating');
     await client.patch(Resources.configmaps, 'held', 'stuck', 'merge', { metadata: { finalizers: null } });
     await until('namespace gone', async () => (await exists(Resources.namespaces, undefined, 'held')) === undefined, 90_000);
+  });
+});
+
+describe('namespace deletion of custom resources', () => {
+  const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget, listKind: WidgetList }
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`;
+  const widgets = { group: 'stable.example.com', version: 'v1', resource: 'widgets', namespaced: true, kind: 'Widget' };
+  type Cond = { type: string; status: string; reason: string; message: string };
+  const condsOf = async (name: string) => {
+    const ns = await client.get(Resources.namespaces, undefined, name);
+    return ((ns.status as { conditions?: Cond[] }).conditions ?? []).map(({ type, status, reason, message }) => ({ type, status, reason, message }));
+  };
+
+  it('kubectl delete ns removes custom objects; a finalizer on one keeps the namespace Terminating until removed', async (ctx) => {
+    const r = await server.kubectl(['apply', '-f', '-'], { input: crd, timeoutMs: 30_000 });
+    const established =
+      r.code === 0 &&
+      (await until(
+        'the CRD to be Established',
+        async () => {
+          const c = await client.get(Resources.customresourcedefinitions, undefined, 'widgets.stable.example.com');
+          return ((c.status as { conditions?: Cond[] } | undefined)?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True');
+        },
+        15_000,
+      ).catch(() => false));
+    // Until the API server serves custom resources there is nothing of this kind to delete.
+    if (!established) return ctx.skip(`CustomResourceDefinitions are not served yet: ${r.stderr.trim() || 'never Established'}`);
+
+    await kubectlOk(['create', 'namespace', 'crs']);
+    await client.create(widgets, 'crs', { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'plain' } });
+    await client.create(widgets, 'crs', { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'held', finalizers: ['example.com/hold'] } });
+    await kubectlOk(['delete', 'namespace', 'crs', '--wait=false']);
+    const conds = await until('NamespaceFinalizersRemaining', async () => {
+      const c = await condsOf('crs');
+      return c.some((x) => x.type === 'NamespaceFinalizersRemaining' && x.status === 'True') ? c : undefined;
+    });
+    expect(conds).toContainEqual({ type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: widgets.stable.example.com has 1 resource instances' });
+    expect(conds).toContainEqual({ type: 'NamespaceFinalizersRemaining', status: 'True', reason: 'SomeFinalizersRemain', message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances' });
+    expect(conds).toContainEqual({ type: 'NamespaceDeletionDiscoveryFailure', status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' });
+    expect(await exists(widgets, 'crs', 'plain')).toBeUndefined();
+    expect((await client.get(widgets, 'crs', 'held')).metadata?.deletionTimestamp).toBeDefined();
+    expect(((await client.get(Resources.namespaces, undefined, 'crs')).status as { phase?: string }).phase).toBe('Terminating');
+    await client.patch(widgets, 'crs', 'held', 'merge', { metadata: { finalizers: null } });
+    await until('namespace crs gone', async () => (await exists(Resources.namespaces, undefined, 'crs')) === undefined, 90_000);
+    expect(await exists(widgets, 'crs', 'held')).toBeUndefined();
+
+    await kubectlOk(['create', 'namespace', 'crs2']);
+    await client.create(widgets, 'crs2', { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
+    expect((await kubectlOk(['delete', 'namespace', 'crs2'], 90_000)).trim()).toBe('namespace "crs2" deleted');
+    expect(await exists(widgets, 'crs2', 'w')).toBeUndefined();
+  }, 150_000);
+});
+
+describe('namespace deleter (unit)', () => {
+  const agg = (groups: Array<[string, Array<[string, string?, Array<[string, string, string[]]>?]>]>) => ({
+    kind: 'APIGroupDiscoveryList',
+    items: groups.map(([name, versions]) => ({
+      metadata: { name },
+      versions: versions.map(([version, freshness, resources]) => ({ version, freshness, resources: (resources ?? []).map(([resource, scope, verbs]) => ({ resource, scope, verbs, responseKind: { kind: 'K' } })) })),
+    })),
+  });
+  const all = ['create', 'delete', 'deletecollection', 'get', 'list', 'watch'];
+
+  it('takes each namespaced group/resource once, in the first (preferred) version, and reports stale versions', () => {
+    const d = preferredNamespacedResources([
+      agg([['', [['v1', 'Current', [['pods', 'Namespaced', all], ['pods/status', 'Namespaced', ['get']], ['nodes', 'Cluster', all]]]]]]),
+      agg([
+        ['stable.example.com', [['v2', 'Current', [['widgets', 'Namespaced', all]]], ['v1', 'Current', [['widgets', 'Namespaced', all], ['gadgets', 'Namespaced', ['delete']]]]]],
+        ['metrics.k8s.io', [['v1beta1', 'Stale']]],
+      ]),
+    ]);
+    expect(d.resources.map((r) => `${r.resource}.${r.group}/${r.version}`)).toEqual(['pods./v1', 'widgets.stable.example.com/v2', 'gadgets.stable.example.com/v1']);
+    expect(d.failedGroups).toEqual(new Map([['metrics.k8s.io/v1beta1', 'stale GroupVersion discovery: metrics.k8s.io/v1beta1']]));
+    expect(discoveryFailureMessage(d.failedGroups!)).toBe('Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: metrics.k8s.io/v1beta1: stale GroupVersion discovery: metrics.k8s.io/v1beta1');
+  });
+
+  it('empties discovered custom resources (one by one without deletecollection) and records a discovery failure', async () => {
+    const store = new Map<string, KubeObject[]>([['widgets', [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }]], ['gadgets', [{ metadata: { name: 'g', finalizers: ['x/y'] } }]]]);
+    let written: KubeObject | undefined;
+    const fake = {
+      deleteCollection: async (gvr: { resource: string }) => store.set(gvr.resource, (store.get(gvr.resource) ?? []).filter((o) => o.metadata?.finalizers?.length)),
+      delete: async (gvr: { resource: string }, _ns: string, name: string) => store.set(gvr.resource, (store.get(gvr.resource) ?? []).filter((o) => o.metadata?.name !== name || o.metadata?.finalizers?.length)),
+      listAll: async (gvr: { resource: string }) => ({ items: store.get(gvr.resource) ?? [] }),
+      updateStatus: async (_gvr: unknown, _ns: unknown, obj: KubeObject) => (written = obj),
+    } as unknown as KubeClient;
+    const gvr = (resource: string, verbs: string[]) => ({ group: 'stable.example.com', version: 'v1', resource, namespaced: true, verbs });
+    const discover = async () => ({ resources: [gvr('widgets', ['delete', 'list']), gvr('gadgets', all)], failedGroups: new Map([['metrics.k8s.io/v1beta1', 'stale GroupVersion discovery: metrics.k8s.io/v1beta1']]) });
+    const deleter = new Deleter(fake, discover, () => new Date('2025-01-01T00:00:00Z'));
+    const ns = { metadata: { name: 'n', deletionTimestamp: '2025-01-01T00:00:00Z' }, status: { phase: 'Terminating' } };
+    await expect(deleter.deleteAllContent(ns)).rejects.toThrow('unable to retrieve the complete list of server APIs: metrics.k8s.io/v1beta1: stale GroupVersion discovery: metrics.k8s.io/v1beta1');
+    expect(store.get('widgets')).toEqual([]);
+    expect(store.get('gadgets')?.map((o) => o.metadata?.name)).toEqual(['g']);
+    const conds = (written?.status as { conditions: Array<{ type: string; status: string; reason: string; message: string }> }).conditions.map(({ type, status, reason, message }) => ({ type, status, reason, message }));
+    expect(conds).toEqual([
+      { type: 'NamespaceDeletionDiscoveryFailure', status: 'True', reason: 'DiscoveryFailed', message: 'Discovery failed for some groups, 1 failing: unable to retrieve the complete list of server APIs: metrics.k8s.io/v1beta1: stale GroupVersion discovery: metrics.k8s.io/v1beta1' },
+      { type: 'NamespaceDeletionGroupVersionParsingFailure', status: 'False', reason: 'ParsedGroupVersions', message: 'All legacy kube types successfully parsed' },
+      { type: 'NamespaceDeletionContentFailure', status: 'False', reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' },
+      { type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: gadgets.stable.example.com has 1 resource instances' },
+      { type: 'NamespaceFinalizersRemaining', status: 'True', reason: 'SomeFinalizersRemain', message: 'Some content in the namespace has finalizers remaining: x/y in 1 resource instances' },
+    ]);
   });
 });
 

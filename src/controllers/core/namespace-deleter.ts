@@ -1,7 +1,8 @@
 // What the namespace controller does to a namespace being deleted (upstream's
-// namespacedResourcesDeleter): delete every namespaced resource in it (deletecollection with
-// Background propagation, else one by one), check what remains, record the outcome as the five
-// deletion conditions, and report an estimate of how long the rest will take.
+// namespacedResourcesDeleter): discover every namespaced resource the server serves (aggregated
+// discovery, so custom resources too), delete them all (deletecollection with Background
+// propagation, else one by one), check what remains, record the outcome as the five deletion
+// conditions, and report an estimate of how long the rest will take.
 import type { KubeObject } from '../../api/object.ts';
 import { StatusError } from '../../api/status.ts';
 import { isNotFound, type KubeClient } from '../../client/kube-client.ts';
@@ -28,6 +29,75 @@ const CONDITIONS: Array<[type: string, okReason: string, okMessage: string]> = [
 
 /** Seconds the GC gets when remaining objects carry finalizers. */
 const FINALIZER_ESTIMATE_SECONDS = 15;
+
+/** A served resource and its verbs, as discovery lists it. */
+export interface ServedResource extends GVR {
+  verbs: string[];
+}
+
+export interface DiscoveryResult {
+  resources: ServedResource[];
+  /** upstream's ErrGroupDiscoveryFailed: group versions that could not be discovered, with why. */
+  failedGroups?: Map<string, string>;
+}
+
+/** Discovery of the namespaced resources; throws when it fails altogether. */
+export type Discover = () => Promise<DiscoveryResult>;
+
+interface AggregatedList {
+  kind?: string;
+  items?: Array<{
+    metadata?: { name?: string };
+    versions?: Array<{ version: string; freshness?: string; resources?: Array<{ resource: string; scope?: string; verbs?: string[]; responseKind?: { kind?: string } }> }>;
+  }>;
+}
+
+const AGGREGATED_ACCEPT = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json';
+
+/**
+ * upstream's ServerPreferredNamespacedResources over aggregated discovery (pure): each namespaced
+ * group/resource once, in the first version listed that serves it (the preferred one comes
+ * first); stale group versions are failures.
+ */
+export function preferredNamespacedResources(lists: AggregatedList[]): DiscoveryResult {
+  const seen = new Set<string>();
+  const resources: ServedResource[] = [];
+  const failedGroups = new Map<string, string>();
+  for (const list of lists) {
+    for (const g of list.items ?? []) {
+      const group = g.metadata?.name ?? '';
+      for (const v of g.versions ?? []) {
+        const gv = group ? `${group}/${v.version}` : v.version;
+        if (v.freshness === 'Stale') {
+          failedGroups.set(gv, `stale GroupVersion discovery: ${gv}`);
+          continue;
+        }
+        for (const r of v.resources ?? []) {
+          if (r.resource.includes('/') || seen.has(`${r.resource}.${group}`)) continue;
+          seen.add(`${r.resource}.${group}`);
+          if (r.scope !== 'Namespaced') continue;
+          resources.push({ group, version: v.version, resource: r.resource, namespaced: true, kind: r.responseKind?.kind, verbs: r.verbs ?? [] });
+        }
+      }
+    }
+  }
+  return failedGroups.size > 0 ? { resources, failedGroups } : { resources };
+}
+
+/** Discovery through the API (`/api` and `/apis`, aggregated). */
+export function discoverNamespacedResources(client: KubeClient): Discover {
+  return async () => {
+    const lists = await Promise.all(['/api', '/apis'].map((path) => client.request<AggregatedList>('GET', path, undefined, { Accept: AGGREGATED_ACCEPT })));
+    for (const l of lists) if (l.kind !== 'APIGroupDiscoveryList') throw new Error(`the server did not answer with aggregated discovery (got ${l.kind})`);
+    return preferredNamespacedResources(lists);
+  };
+}
+
+/** The NamespaceDeletionDiscoveryFailure message for an ErrGroupDiscoveryFailed. */
+export function discoveryFailureMessage(failed: Map<string, string>): string {
+  const groups = [...failed].map(([gv, why]) => `${gv}: ${why}`).sort();
+  return `Discovery failed for some groups, ${failed.size} failing: unable to retrieve the complete list of server APIs: ${groups.join(', ')}`;
+}
 
 const nowStamp = (now: Date) => now.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -63,12 +133,12 @@ interface GvrResult {
 
 export class Deleter {
   private readonly client: KubeClient;
-  private readonly resources: () => GVR[];
+  private readonly discover: Discover;
   private readonly now: () => Date;
 
-  constructor(client: KubeClient, resources: () => GVR[], now: () => Date) {
+  constructor(client: KubeClient, discover: Discover, now: () => Date) {
     this.client = client;
-    this.resources = resources;
+    this.discover = discover;
     this.now = now;
   }
 
@@ -80,7 +150,22 @@ export class Deleter {
     const remaining = new Map<string, number>();
     const finalizers = new Map<string, number>();
     let estimate = 0;
-    for (const gvr of this.resources()) {
+    const found: NamespaceCondition[] = [];
+    const fatal: string[] = [];
+    let served: ServedResource[] = [];
+    try {
+      const d = await this.discover();
+      served = d.resources;
+      if (d.failedGroups && d.failedGroups.size > 0) {
+        const message = discoveryFailureMessage(d.failedGroups);
+        found.push({ type: 'NamespaceDeletionDiscoveryFailure', status: 'True', reason: 'DiscoveryFailed', message });
+        fatal.push(message.replace(/^Discovery failed for some groups, \d+ failing: /, ''));
+      }
+    } catch (err) {
+      found.push({ type: 'NamespaceDeletionDiscoveryFailure', status: 'True', reason: 'DiscoveryFailed', message: errorMessage(err) });
+      fatal.push(errorMessage(err));
+    }
+    for (const gvr of served.filter((r) => r.verbs.includes('delete'))) {
       let r: GvrResult;
       try {
         r = await this.deleteResource(gvr, name, deletedAt);
@@ -94,7 +179,6 @@ export class Deleter {
         for (const [f, n] of r.finalizers) finalizers.set(f, (finalizers.get(f) ?? 0) + n);
       }
     }
-    const found: NamespaceCondition[] = [];
     if (errors.length > 0) {
       found.push({ type: 'NamespaceDeletionContentFailure', status: 'True', reason: 'ContentDeletionFailed', message: `Failed to delete all resource types, ${errors.length} remaining: ${[...errors].sort().join(', ')}` });
     }
@@ -115,19 +199,32 @@ export class Deleter {
         // upstream only logs this; the next pass writes them again
       }
     }
-    if (errors.length > 0) throw new Error(errors.join('; '));
+    const all = [...fatal, ...errors];
+    if (all.length > 0) throw new Error(all.join('; '));
     return estimate;
   }
 
-  private async deleteResource(gvr: GVR, ns: string, deletedAt: number): Promise<GvrResult> {
+  private async deleteResource(gvr: ServedResource, ns: string, deletedAt: number): Promise<GvrResult> {
     let estimate = gvr.group === '' && gvr.resource === 'pods' ? await this.estimatePods(ns) : 0;
     if (estimate > 0 && this.now().getTime() - deletedAt >= estimate * 1000) estimate = 0;
-    try {
-      await this.client.deleteCollection(gvr, ns, { propagationPolicy: 'Background' });
-    } catch (err) {
-      if (!(err instanceof StatusError && (err.code === 404 || err.code === 405))) throw withResult(err, { estimate, remaining: 0, finalizers: new Map() });
-      await this.deleteEach(gvr, ns);
+    const canList = gvr.verbs.includes('list');
+    let collected = false;
+    if (gvr.verbs.includes('deletecollection')) {
+      try {
+        await this.client.deleteCollection(gvr, ns, { propagationPolicy: 'Background' });
+        collected = true;
+      } catch (err) {
+        if (!(err instanceof StatusError && (err.code === 404 || err.code === 405))) throw withResult(err, { estimate, remaining: 0, finalizers: new Map() });
+      }
     }
+    if (!collected && canList) {
+      try {
+        await this.deleteEach(gvr, ns);
+      } catch (err) {
+        throw withResult(err, { estimate, remaining: 0, finalizers: new Map() });
+      }
+    }
+    if (!canList) return { estimate, remaining: 0, finalizers: new Map() };
     let items: KubeObject[];
     try {
       items = (await this.client.listAll(gvr, ns)).items;

@@ -4,14 +4,13 @@
 // namespace is looked at again after estimate/2+1 seconds (and as soon as one of its pods goes).
 import type { KubeObject } from '../../api/object.ts';
 import { isConflict, isNotFound, type KubeClient } from '../../client/kube-client.ts';
-import { resourcePath, Resources, type GVR } from '../../client/resources.ts';
+import { resourcePath, Resources } from '../../client/resources.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../manager.ts';
 import { deletedObject, type Informer } from '../framework/informer.ts';
 import { keyOf } from '../framework/store.ts';
 import { runWorkers, WorkQueue, type ReconcileResult } from '../framework/workqueue.ts';
 import type { Logger } from '../framework/log.ts';
-import { Deleter } from './namespace-deleter.ts';
-import { namespacedDeletableResources } from './resources.ts';
+import { Deleter, discoverNamespacedResources, type Discover } from './namespace-deleter.ts';
 
 export const FINALIZER_KUBERNETES = 'kubernetes';
 
@@ -21,8 +20,8 @@ export interface NamespaceControllerOptions {
   /** Periodic re-check of every namespace; default 5 minutes. */
   resyncMs?: number;
   workers?: number;
-  /** The resources emptied (default: every namespaced resource with list and delete). */
-  resources?: () => GVR[];
+  /** Discovery of the resources emptied (default: the server's aggregated discovery, custom resources included). */
+  discover?: Discover;
 }
 
 const specFinalizers = (ns: KubeObject): string[] => (ns.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
@@ -46,7 +45,7 @@ class NamespaceController implements Controller {
   start(ctx: ControllerContext): void {
     this.client = ctx.client;
     this.log = ctx.logger(this.name);
-    this.deleter = new Deleter(ctx.client, this.opts.resources ?? namespacedDeletableResources, ctx.now);
+    this.deleter = new Deleter(ctx.client, this.opts.discover ?? discoverNamespacedResources(ctx.client), ctx.now);
     this.namespaces = ctx.informers.informerFor(Resources.namespaces);
     const enqueue = (ns: KubeObject) => {
       if (ns.metadata?.deletionTimestamp) this.queue.addAfter(keyOf(ns), this.opts.deletionDelayMs ?? 5000);

@@ -16,6 +16,7 @@ import type { Logger } from '../framework/log.ts';
 import { addList, equalLists, formatList, maskList, parseList, type ResourceList } from './quantity.ts';
 import { evaluatorFor, podEvaluator, pvcEvaluator, serviceEvaluator, sumUsage, type Evaluator } from './quota-usage.ts';
 import { monitoredResources, preferredGVR } from './resources.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export interface ResourceQuotaOptions {
   /** Full recalculation of every quota; default 5 minutes (--resource-quota-sync-period). */
@@ -146,7 +147,7 @@ class ResourceQuotaController implements Controller {
     const used = maskList({ ...oldUsed, ...(await this.calculateUsage(quota, hardNames)) }, hardNames);
     const dirty = !status.hard || !status.used || !equalLists(hard, parseList(status.hard)) || !equalLists(used, oldUsed);
     if (!dirty) return;
-    const next = structuredClone(quota);
+    const next = cloneJson(quota);
     next.status = { hard: formatList(hard), used: formatList(used) };
     try {
       await this.client.updateStatus(Resources.resourcequotas, namespace, next);

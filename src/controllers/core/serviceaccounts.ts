@@ -10,6 +10,7 @@ import { runWorkers, WorkQueue } from '../framework/workqueue.ts';
 import type { Logger } from '../framework/log.ts';
 import { deepEqual } from '../../api/patch/json-patch.ts';
 import { isNamespaceTerminating } from './util.ts';
+import { cloneJson } from '../../api/object.ts';
 
 const phaseOf = (ns: KubeObject) => (ns.status as { phase?: string } | undefined)?.phase;
 
@@ -125,7 +126,7 @@ class RootCACertPublisher extends PerNamespaceController {
       return;
     }
     if (deepEqual(cm.data, data) && cm.metadata?.annotations?.[DESCRIPTION_ANNOTATION]) return;
-    const next = structuredClone(cm);
+    const next = cloneJson(cm);
     next.data = data;
     next.metadata = { ...next.metadata, annotations: { ...(next.metadata?.annotations ?? {}), [DESCRIPTION_ANNOTATION]: ROOT_CA_DESCRIPTION } };
     try {

@@ -1,11 +1,12 @@
 // The arithmetic of a PodDisruptionBudget's status (pure), as upstream's disruption controller:
 // expected pods and desired healthy from minAvailable / maxUnavailable (integers, or percentages
 // of the scale of the pods' controllers), healthy pods (Ready, not being deleted, not recently
-// evicted), disruptedPods entries kept for 2 minutes, and the DisruptionAllowed condition.
+// evicted), disruptedPods entries kept for 2 minutes, and the DisruptionAllowed condition; and
+// when a pod's DisruptionTarget condition has gone stale.
 import type { KubeObject, OwnerReference } from '../../api/object.ts';
 import type { LabelSelectorObject } from '../../api/selectors.ts';
-import { isPodReady } from './pod-util.ts';
-import { controllerOf, parseTime, type Pod } from './types.ts';
+import { isPodReady, isPodTerminal, podCondition } from './pod-util.ts';
+import { controllerOf, parseTime, type Pod, type PodCondition } from './types.ts';
 
 export const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
 
@@ -167,4 +168,25 @@ export function goLabelSelector(sel: LabelSelectorObject | null | undefined): st
   const labels = Object.keys(sel.matchLabels ?? {}).sort().map((k) => `${k}: ${sel.matchLabels![k]},`).join('');
   const exprs = (sel.matchExpressions ?? []).map((e) => `LabelSelectorRequirement{Key:${e.key},Operator:${e.operator},Values:[${(e.values ?? []).join(' ')}],},`).join('');
   return `&LabelSelector{MatchLabels:map[string]string{${labels}},MatchExpressions:[]LabelSelectorRequirement{${exprs}},}`;
+}
+
+/** upstream's stalePodDisruptionTimeout: how long DisruptionTarget=True may stay on a pod not being deleted. */
+export const STALE_POD_DISRUPTION_TIMEOUT_MS = 2 * 60 * 1000;
+
+/**
+ * upstream's nonTerminatingPodHasStaleDisruptionCondition: for a pod not being deleted, not
+ * finished, whose DisruptionTarget is True and not set by the kubelet (TerminationByKubelet),
+ * the milliseconds until that condition is stale (0: now); undefined when there is none.
+ */
+export function staleDisruptionWaitMs(pod: Pod, nowMs: number, timeoutMs: number): number | undefined {
+  if (pod.metadata?.deletionTimestamp) return undefined;
+  const cond = podCondition(pod, 'DisruptionTarget');
+  if (!cond || cond.status !== 'True' || cond.reason === 'TerminationByKubelet' || isPodTerminal(pod)) return undefined;
+  const since = parseTime(cond.lastTransitionTime) ?? 0;
+  return Math.max(0, timeoutMs - (nowMs - since));
+}
+
+/** The pod's conditions with DisruptionTarget reset to False (upstream UpdatePodCondition: reason and message go). */
+export function resetDisruptionTarget(pod: Pod, now: string): PodCondition[] {
+  return (pod.status?.conditions ?? []).map((c) => (c.type === 'DisruptionTarget' ? { type: 'DisruptionTarget', status: 'False', lastProbeTime: null, lastTransitionTime: c.status === 'False' ? c.lastTransitionTime : now } : c));
 }

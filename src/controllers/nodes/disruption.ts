@@ -2,7 +2,9 @@
 // keeps each PodDisruptionBudget's status (currentHealthy, desiredHealthy, expectedPods,
 // disruptionsAllowed, observedGeneration, disruptedPods, the DisruptionAllowed condition) in
 // line with the pods its selector selects (disruption-logic.ts computes). The pods/eviction
-// subresource of the API server reads and decrements that status.
+// subresource of the API server reads and decrements that status. A pod left with
+// DisruptionTarget=True but not deleted for 2 minutes (K8TS_STALE_POD_DISRUPTION_SECONDS) gets
+// the condition reset to False.
 import type { KubeObject, OwnerReference } from '../../api/object.ts';
 import { fromLabelSelectorObject, matchesLabels } from '../../api/selectors.ts';
 import { isConflict, isNotFound } from '../../client/kube-client.ts';
@@ -13,11 +15,35 @@ import { errorMessage, type Logger } from '../framework/log.ts';
 import { keyOf, splitKey } from '../framework/store.ts';
 import { runWorkers, WorkQueue, type ReconcileResult } from '../framework/workqueue.ts';
 import type { Controller, ControllerContext } from '../manager.ts';
-import { countHealthy, disruptedPodMap, expectedPodCount, failSafeStatus, goLabelSelector, pdbStatus, type Pdb, type PdbStatus } from './disruption-logic.ts';
+import {
+  countHealthy,
+  disruptedPodMap,
+  expectedPodCount,
+  failSafeStatus,
+  goLabelSelector,
+  pdbStatus,
+  resetDisruptionTarget,
+  STALE_POD_DISRUPTION_TIMEOUT_MS,
+  staleDisruptionWaitMs,
+  type Pdb,
+  type PdbStatus,
+} from './disruption-logic.ts';
 import { controllerOf, rfc3339, withKind, type Pod } from './types.ts';
 
 interface Scalable extends KubeObject {
   spec?: { replicas?: number };
+}
+
+export interface DisruptionControllerOptions {
+  /** upstream's stalePodDisruptionTimeout (2 minutes). */
+  stalePodDisruptionTimeoutMs?: number;
+}
+
+/** The options from the environment: K8TS_STALE_POD_DISRUPTION_SECONDS (default 120). */
+export function disruptionOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DisruptionControllerOptions {
+  const raw = env.K8TS_STALE_POD_DISRUPTION_SECONDS;
+  const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? { stalePodDisruptionTimeoutMs: n * 1000 } : {};
 }
 
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
@@ -34,6 +60,12 @@ export class DisruptionController implements Controller {
   private recorder!: EventRecorder;
   private log!: Logger;
   private readonly queue = new WorkQueue<string>({ name: 'disruption' });
+  private readonly staleQueue = new WorkQueue<string>({ name: 'stale_pod_disruption' });
+  private readonly staleTimeoutMs: number;
+
+  constructor(opts: DisruptionControllerOptions = {}) {
+    this.staleTimeoutMs = opts.stalePodDisruptionTimeoutMs ?? STALE_POD_DISRUPTION_TIMEOUT_MS;
+  }
 
   start(ctx: ControllerContext): void {
     this.ctx = ctx;
@@ -47,23 +79,47 @@ export class DisruptionController implements Controller {
     this.statefulsets = ctx.informers.informerFor<Scalable>(Resources.statefulsets);
     const q = (p: Pdb) => this.queue.add(keyOf(p));
     this.pdbs.addEventHandler({ onAdd: q, onUpdate: (_o, n) => q(n), onDelete: (x) => q(deletedObject(x)) });
-    const qPod = (p: Pod) => this.pdbsOfPod(p).forEach(q);
+    const qPod = (p: Pod) => {
+      this.pdbsOfPod(p).forEach(q);
+      const wait = staleDisruptionWaitMs(p, this.ctx.now().getTime(), this.staleTimeoutMs);
+      if (wait !== undefined) this.staleQueue.addAfter(keyOf(p), wait);
+    };
     this.pods.addEventHandler({
       onAdd: qPod,
       onUpdate: (o, n) => {
         qPod(n);
         if (JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) qPod(o);
       },
-      onDelete: (x) => qPod(deletedObject(x)),
+      onDelete: (x) => this.pdbsOfPod(deletedObject(x)).forEach(q),
     });
   }
 
   async run(): Promise<void> {
-    await runWorkers(this.queue, 1, (key) => this.sync(key), { logger: this.log });
+    await Promise.all([runWorkers(this.queue, 1, (key) => this.sync(key), { logger: this.log }), runWorkers(this.staleQueue, 1, (key) => this.syncStalePodDisruption(key), { logger: this.log })]);
   }
 
   stop(): void {
     this.queue.shutDown();
+    this.staleQueue.shutDown();
+  }
+
+  /** Resets a stale DisruptionTarget condition to False (a status update: a conflict retries). */
+  private async syncStalePodDisruption(key: string): Promise<void | ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const pod = this.pods.store.get(namespace, name);
+    if (!pod) return;
+    const now = this.ctx.now().getTime();
+    const wait = staleDisruptionWaitMs(pod, now, this.staleTimeoutMs);
+    if (wait === undefined) return;
+    if (wait > 0) return { requeueAfterMs: wait };
+    const conditions = resetDisruptionTarget(pod, rfc3339(now));
+    try {
+      await this.ctx.client.updateStatus(Resources.pods, namespace, { ...withKind(pod, 'v1', 'Pod'), status: { ...pod.status, conditions } });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    this.log.info(`reset stale DisruptionTarget condition of pod ${key} to False`);
   }
 
   private pdbsOfPod(pod: Pod): Pdb[] {
@@ -162,6 +218,6 @@ function selectorOf(pdb: Pdb) {
   }
 }
 
-export function disruptionController(): Controller {
-  return new DisruptionController();
+export function disruptionController(opts: DisruptionControllerOptions = disruptionOptionsFromEnv()): Controller {
+  return new DisruptionController(opts);
 }

@@ -18,6 +18,7 @@ import { computeSubsets, countAddresses, MAX_ENDPOINTS_CAPACITY, truncateSubsets
 import { endpointFingerprint, isServiceIPSet, jsonEqual, selectorMatches } from './pod-util.ts';
 import { TRIGGER_TIME_ANNOTATION, TriggerTimeTracker } from './trigger-time.ts';
 import { rfc3339Nano, type Pod, type Service } from './types.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export const ENDPOINTS_MANAGED_BY_LABEL = 'endpoints.kubernetes.io/managed-by';
 export const ENDPOINT_CONTROLLER_NAME = 'endpoint-controller';
@@ -125,7 +126,7 @@ export class EndpointsController implements Controller {
     const cur = this.endpoints.store.get(namespace, name);
     if (cur && jsonEqual(withoutRefVersions(cur.subsets ?? []), subsets) && jsonEqual(cur.metadata?.labels ?? {}, labels) && capacityAnnotationCorrect(cur)) return;
 
-    const ep: Endpoints = cur ? structuredClone(cur) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace } };
+    const ep: Endpoints = cur ? cloneJson(cur) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace } };
     ep.apiVersion = 'v1';
     ep.kind = 'Endpoints';
     const m = ep.metadata!;
@@ -154,7 +155,7 @@ export class EndpointsController implements Controller {
 }
 
 function withoutRefVersions(subsets: EndpointSubset[]): EndpointSubset[] {
-  const copy = structuredClone(subsets);
+  const copy = cloneJson(subsets);
   for (const s of copy) for (const a of [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])]) if (a.targetRef) delete a.targetRef.resourceVersion;
   return copy;
 }

@@ -9,6 +9,7 @@ import { findPort, isPodReady, isServiceIPSet, jsonEqual, shouldPodBeInEndpoints
 import { TRIGGER_TIME_ANNOTATION } from './trigger-time.ts';
 import { controllerRef, rfc3339Nano, type Node, type Pod, type Service } from './types.ts';
 import type { KubeObject } from '../../api/object.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const SLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
@@ -125,7 +126,7 @@ function newSlice(svc: Service, addressType: string, ports: SlicePort[]): Endpoi
 
 function stripVersions(ep: SliceEndpoint): SliceEndpoint {
   if (!ep.targetRef?.resourceVersion) return ep;
-  const c = structuredClone(ep);
+  const c = cloneJson(ep);
   delete c.targetRef!.resourceVersion;
   return c;
 }
@@ -240,7 +241,7 @@ function byPortMapping(svc: Service, addressType: string, existing: EndpointSlic
 }
 
 function withChanges(s: EndpointSlice, endpoints: SliceEndpoint[], labels: Record<string, string>): EndpointSlice {
-  const c = structuredClone(s);
+  const c = cloneJson(s);
   c.endpoints = endpoints;
   c.metadata = { ...c.metadata, labels };
   return c;

@@ -74,7 +74,8 @@ export class NodeLifecycleController implements Controller {
     this.recorder = ctx.recorder('node-controller');
     this.log = ctx.logger(this.name);
     this.nodes = ctx.informers.informerFor<Node>(Resources.nodes);
-    this.leases = ctx.informers.informerFor<Lease>(Resources.leases, { namespace: 'kube-node-lease' });
+    // All namespaces, as upstream's shared lease informer (and the garbage collector's): one watch.
+    this.leases = ctx.informers.informerFor<Lease>(Resources.leases);
     this.pods = ctx.informers.informerFor<Pod>(Resources.pods, {}, { nodeName: POD_NODE });
     const qn = (n: Node) => this.nodeQueue.add(n.metadata?.name ?? '');
     this.nodes.addEventHandler({ onAdd: qn, onUpdate: (_o, n) => qn(n) });

@@ -6,6 +6,7 @@ import { Resources } from '../../client/resources.ts';
 import type { EventRecorder } from '../framework/events.ts';
 import { swapTaints } from './taints.ts';
 import { rfc3339, withKind, type Node, type Pod, type Taint } from './types.ts';
+import { cloneJson } from '../../api/object.ts';
 
 /** Adds and removes node taints; false when it could not (logged by the caller). */
 export async function swapNodeTaints(client: KubeClient, node: Node, add: Taint[], remove: Taint[], nowMs: number): Promise<boolean> {
@@ -46,7 +47,7 @@ export async function markPodsNotReady(client: KubeClient, recorder: EventRecord
     const conds = pod.status?.conditions ?? [];
     const i = conds.findIndex((c) => c.type === 'Ready');
     if (i < 0 || conds[i].status === 'False') continue;
-    const copy = structuredClone(pod);
+    const copy = cloneJson(pod);
     copy.status!.conditions![i] = { ...conds[i], status: 'False', lastTransitionTime: rfc3339(nowMs) };
     try {
       await client.updateStatus(Resources.pods, pod.metadata?.namespace, copy);

@@ -2,7 +2,8 @@
 // disruption controllers against one `k8ts server --simulate-nodes 3`, with stock kubectl.
 // The node monitor grace period is shortened to 20 s (K8TS_NODE_MONITOR_GRACE_SECONDS) so that a
 // Node made here, whose Lease nobody renews, goes silent quickly; the simulated nodes renew
-// theirs every 10 s and stay Ready.
+// theirs every 10 s and stay Ready. A stale DisruptionTarget condition is reset after 3 s
+// (K8TS_STALE_POD_DISRUPTION_SECONDS) instead of 2 minutes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../../apiserver/testing/server.ts';
 import { KubeClient } from '../../client/kube-client.ts';
@@ -58,10 +59,12 @@ async function setGate(name: string, status: 'True' | 'False'): Promise<void> {
 
 beforeAll(async () => {
   process.env.K8TS_NODE_MONITOR_GRACE_SECONDS = '20';
+  process.env.K8TS_STALE_POD_DISRUPTION_SECONDS = '3';
   try {
     server = await startServer({ simulateNodes: 3 });
   } finally {
     delete process.env.K8TS_NODE_MONITOR_GRACE_SECONDS;
+    delete process.env.K8TS_STALE_POD_DISRUPTION_SECONDS;
   }
   client = KubeClient.fromKubeconfig(server.kubeconfig);
   await client.create(Resources.namespaces, undefined, { metadata: { name: NS } });
@@ -219,6 +222,27 @@ describe('PodDisruptionBudget', () => {
       await server.kubectl(['uncordon', 'sim-node-1']);
     }
   }, 60_000);
+
+  it('a DisruptionTarget=True left on a pod that is not deleted is reset to False once stale', async () => {
+    await client.create(Resources.pods, NS, podObj('disrupted', { app: 'stale' }, 'sim-node-0'));
+    await waitFor('pod disrupted Ready', async () => ready(await get(Resources.pods, 'disrupted')));
+    const setAt = nowStamp();
+    const condition = { type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: setAt, reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' };
+    await client.patch(Resources.pods, NS, 'disrupted', 'strategic', { status: { conditions: [condition] } }, { subresource: 'status' });
+    const target = (p: Obj) => (p.status?.conditions ?? []).find((c: Obj) => c.type === 'DisruptionTarget');
+    expect(target(await get(Resources.pods, 'disrupted'))).toMatchObject({ status: 'True', reason: 'EvictionByEvictionAPI' });
+    const reset = await waitFor('DisruptionTarget reset to False', async () => {
+      const c = target(await get(Resources.pods, 'disrupted'));
+      return c?.status === 'False' ? c : undefined;
+    });
+    expect(reset.reason).toBeUndefined();
+    expect(reset.message).toBeUndefined();
+    expect(Date.parse(reset.lastTransitionTime)).toBeGreaterThanOrEqual(Date.parse(setAt));
+    const p = await get(Resources.pods, 'disrupted');
+    expect(p.metadata.deletionTimestamp).toBeUndefined();
+    expect(ready(p)).toBe(true);
+    await client.delete(Resources.pods, NS, 'disrupted');
+  });
 
   it('cordon adds the node.kubernetes.io/unschedulable taint; uncordon removes it', async () => {
     const hasUnschedulable = async () => ((await get(Resources.nodes, 'sim-node-2', undefined)).spec?.taints ?? []).some((t: Obj) => t.key === 'node.kubernetes.io/unschedulable' && t.effect === 'NoSchedule');

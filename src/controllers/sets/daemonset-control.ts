@@ -13,6 +13,7 @@ import type { Expectations } from './expectations.ts';
 import { hashTemplate, nextRevision, revisionName, templatePatch } from './history.ts';
 import type { ControllerRevision, DaemonSet, DaemonSetStatus, Node, Pod } from './types.ts';
 import { CONTROLLER_REVISION_HASH, canonicalJson, isAlreadyExists, isConflict, isEmptySelector, isNamespaceTerminating, isNotFound, isTerminating, newControllerRef } from './util.ts';
+import { cloneJson } from '../../api/object.ts';
 
 const BURST_REPLICAS = 250;
 
@@ -38,8 +39,11 @@ export class DaemonSetControl {
     this.now = deps.now;
   }
 
-  /** Converges `ds` (queue key `key`); returns ms after which to look again, if any. */
-  async sync(key: string, ds: DaemonSet, nodes: Node[], pods: Pod[], revisions: ControllerRevision[]): Promise<number | undefined> {
+  /**
+   * Converges `ds` (queue key `key`); returns ms after which to look again, if any. `needsSync`:
+   * the expectations were satisfied before `pods` was read.
+   */
+  async sync(key: string, ds: DaemonSet, nodes: Node[], pods: Pod[], revisions: ControllerRevision[], needsSync: boolean): Promise<number | undefined> {
     const ev = { ...ds, apiVersion: 'apps/v1', kind: 'DaemonSet' };
     if (isEmptySelector(ds.spec.selector)) {
       this.recorder.event(ev, 'Warning', 'SelectingAll', 'This daemon set is selecting all pods. A non-empty selector is required.');
@@ -53,15 +57,17 @@ export class DaemonSetControl {
       if (node === undefined) continue;
       nodeToPods.set(node, [...(nodeToPods.get(node) ?? []), p]);
     }
-    const needsSync = this.exp.satisfied(key);
     const { cur, old } = await this.constructHistory(ds, revisions, pods);
     const hash = cur.metadata.labels?.[CONTROLLER_REVISION_HASH] ?? '';
     let retry: number | undefined;
     let failure: unknown;
     if (needsSync && !isTerminating(ds)) {
       try {
-        retry = await this.manage(key, ds, nodes, nodeToPods, hash);
-        if (this.exp.satisfied(key) && (ds.spec.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
+        const managed = await this.manage(key, ds, nodes, nodeToPods, hash);
+        retry = managed.retry;
+        // The rolling update plans from the same pods; once manage() created or deleted some, that
+        // picture is stale, and the events of its changes bring the next sync.
+        if (!managed.changed && this.exp.satisfied(key) && (ds.spec.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
           const plan = rollingUpdatePlan(ds, nodes, nodeToPods, hash, this.now());
           await this.syncNodes(key, ds, plan.delete, plan.createOn, hash);
         }
@@ -79,7 +85,7 @@ export class DaemonSetControl {
   }
 
   /** Pods to create and delete so each node has what it should (manage). */
-  private async manage(key: string, ds: DaemonSet, nodes: Node[], nodeToPods: Map<string, Pod[]>, hash: string): Promise<number | undefined> {
+  private async manage(key: string, ds: DaemonSet, nodes: Node[], nodeToPods: Map<string, Pod[]>, hash: string): Promise<{ retry: number | undefined; changed: boolean }> {
     const createOn: string[] = [];
     const del: Pod[] = [];
     let retry: number | undefined;
@@ -102,7 +108,7 @@ export class DaemonSetControl {
     const existing = new Set(nodes.map((n) => n.metadata.name));
     for (const [node, pods] of nodeToPods) if (!existing.has(node)) for (const p of pods) if (!p.spec.nodeName && !isTerminating(p)) del.push(p);
     await this.syncNodes(key, ds, del, createOn, hash);
-    return retry;
+    return { retry, changed: del.length + createOn.length > 0 };
   }
 
   /** 0 when a failed pod on the node may be deleted now (and starts the next backoff), else ms to wait. */
@@ -128,7 +134,7 @@ export class DaemonSetControl {
     for (let pos = 0; pos < creates.length; pos += batch, batch = Math.min(2 * batch, creates.length - pos)) {
       const before = errors.length;
       await Promise.all(creates.slice(pos, pos + batch).map(async (node) => {
-        const t = structuredClone(template);
+        const t = cloneJson(template);
         const pod: Pod = {
           apiVersion: 'v1',
           kind: 'Pod',
@@ -174,7 +180,7 @@ export class DaemonSetControl {
     const old: ControllerRevision[] = [];
     for (let h of revisions) {
       if (!h.metadata.labels?.[CONTROLLER_REVISION_HASH]) {
-        const copy = structuredClone(h);
+        const copy = cloneJson(h);
         copy.metadata.labels = { ...(copy.metadata.labels ?? {}), [CONTROLLER_REVISION_HASH]: copy.metadata.name! };
         h = await this.client.update<ControllerRevision>(Resources.controllerrevisions, copy.metadata.namespace, copy);
       }

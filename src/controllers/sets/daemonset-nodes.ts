@@ -5,6 +5,7 @@
 import type { Affinity, DaemonSet, Labels, Node, Pod, PodSpec, PodTemplateSpec, Taint, Toleration } from './types.ts';
 import { CONTROLLER_REVISION_HASH } from './util.ts';
 import { matchNodeSelectorTerm } from '../../api/selectors.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export const TEMPLATE_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
 export const POD_TEMPLATE_GENERATION_LABEL = 'pod-template-generation';
@@ -115,7 +116,7 @@ export function isPodUpdated(pod: Pod, hash: string, generation: string | undefi
 
 /** util.CreatePodTemplate: the template with daemon tolerations, generation and hash labels. */
 export function daemonPodTemplate(ds: DaemonSet, hash: string): PodTemplateSpec {
-  const t = structuredClone(ds.spec.template);
+  const t = cloneJson(ds.spec.template);
   t.spec ??= {};
   addDaemonTolerations(t.spec);
   t.metadata = { ...(t.metadata ?? {}), labels: { ...(t.metadata?.labels ?? {}) } };

@@ -137,6 +137,8 @@ export class DaemonSetController implements Controller {
       this.expectations.delete(key);
       return;
     }
+    // Expectations first, then the pods: pods read before would miss a creation observed in between.
+    const needsSync = this.expectations.satisfied(key);
     const match = selectorMatcher(ds.spec.selector);
     const client = this.ctx.client;
     let pods: Pod[] = [];
@@ -145,7 +147,7 @@ export class DaemonSetController implements Controller {
       pods = await claimObjects({ client, gvr: Resources.pods, owner: ds, ownerKind: 'DaemonSet', match: (p) => match(p.metadata?.labels) }, this.pods.store.byIndex('namespace', namespace));
       revisions = await claimObjects({ client, gvr: Resources.controllerrevisions, owner: ds, ownerKind: 'DaemonSet', match: (r) => match(r.metadata?.labels) }, this.revisions.store.byIndex('namespace', namespace));
     }
-    const after = await this.control.sync(key, ds, this.nodes.store.list(), pods, revisions);
+    const after = await this.control.sync(key, ds, this.nodes.store.list(), pods, revisions, needsSync);
     return after !== undefined ? { requeueAfterMs: after } : undefined;
   }
 }

@@ -8,6 +8,7 @@ import type { KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
 import type { ControllerRevision, PodTemplateSpec } from './types.ts';
 import { canonicalJson, isAlreadyExists, newControllerRef } from './util.ts';
+import { cloneJson } from '../../api/object.ts';
 
 /** The label upstream's history package puts on every ControllerRevision it creates. */
 export const REVISION_HASH_LABEL = 'controller.kubernetes.io/hash';
@@ -40,14 +41,14 @@ export function fnv32a(data: Uint8Array): number {
 
 /** The revision data of a pod template. */
 export function templatePatch(template: PodTemplateSpec): { spec: { template: Record<string, unknown> } } {
-  return { spec: { template: { ...structuredClone(template), $patch: 'replace' } } };
+  return { spec: { template: { ...cloneJson(template), $patch: 'replace' } } };
 }
 
 /** The pod template a revision restores (undefined for data of another shape). */
 export function templateFromRevision(rev: ControllerRevision): PodTemplateSpec | undefined {
   const t = (rev.data as { spec?: { template?: Record<string, unknown> } } | undefined)?.spec?.template;
   if (!t || typeof t !== 'object') return undefined;
-  const copy = structuredClone(t);
+  const copy = cloneJson(t);
   delete copy.$patch;
   return copy as PodTemplateSpec;
 }
@@ -126,7 +127,7 @@ export async function createRevision(client: KubeClient, parent: KubeObject, rev
   const ns = parent.metadata?.namespace;
   for (let attempt = 0; attempt < 100; attempt++) {
     const hash = hashRevisionData(rev.data, collision.count);
-    const clone = structuredClone(rev);
+    const clone = cloneJson(rev);
     clone.metadata.name = revisionName(parent.metadata?.name ?? '', hash);
     clone.metadata.labels = { ...(clone.metadata.labels ?? {}), [REVISION_HASH_LABEL]: hash };
     try {

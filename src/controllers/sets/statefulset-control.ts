@@ -15,6 +15,7 @@ import {
 } from './statefulset-pods.ts';
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet, StatefulSetStatus } from './types.ts';
 import { canonicalJson, isConflict, isNotFound, isTerminating, untilAvailableMs } from './util.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export interface StatefulSetControlDeps {
   client: KubeClient;
@@ -73,7 +74,7 @@ export class StatefulSetControl {
 
   /** A rollback to an older revision: it gets the next revision number. */
   private async bumpRevision(rev: ControllerRevision, revision: number): Promise<ControllerRevision> {
-    let cur = structuredClone(rev);
+    let cur = cloneJson(rev);
     for (let attempt = 0; ; attempt++) {
       if (cur.revision === revision) return cur;
       cur.revision = revision;

@@ -9,6 +9,7 @@ import { errorMessage } from '../framework/log.ts';
 import { claimOwnerRefsFor, claimsFor, identityMatches, ordinalOf, setName, storageMatches, updateIdentity, updateStorage } from './statefulset-pods.ts';
 import type { PersistentVolumeClaim, Pod, StatefulSet } from './types.ts';
 import { isAlreadyExists, isConflict, isNotFound, isNamespaceTerminating, isTerminating } from './util.ts';
+import { cloneJson } from '../../api/object.ts';
 
 const title = (verb: string): string => verb[0].toUpperCase() + verb.slice(1);
 
@@ -129,7 +130,7 @@ export class StatefulPodControl {
 
   /** Restores the pod's identity and storage, and its claims' owner references (UpdateStatefulPod). */
   async updatePod(set: StatefulSet, pod: Pod): Promise<void> {
-    let cur = structuredClone(pod);
+    let cur = cloneJson(pod);
     for (let attempt = 0; attempt < 5; attempt++) {
       const ordinal = ordinalOf(cur);
       let dirty = false;

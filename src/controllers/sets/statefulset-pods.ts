@@ -5,6 +5,7 @@ import type { OwnerReference } from '../../api/object.ts';
 import { templatePatch, templateFromRevision } from './history.ts';
 import type { ControllerRevision, PersistentVolumeClaim, Pod, PodTemplateSpec, StatefulSet, StatefulSetStatus, Volume } from './types.ts';
 import { CONTROLLER_REVISION_HASH, controllerRefOf, isPodAvailable, isPodReady, isTerminating, newControllerRef } from './util.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -51,7 +52,7 @@ export function claimsFor(set: StatefulSet, ordinal: number): Map<string, Persis
   const out = new Map<string, PersistentVolumeClaim>();
   for (const t of set.spec.volumeClaimTemplates ?? []) {
     const tname = t.metadata?.name ?? '';
-    const claim = structuredClone(t);
+    const claim = cloneJson(t);
     claim.apiVersion = 'v1';
     claim.kind = 'PersistentVolumeClaim';
     claim.metadata = { ...(claim.metadata ?? {}), name: claimName(set, tname, ordinal), namespace: set.metadata.namespace };
@@ -106,7 +107,7 @@ export function revisionData(set: StatefulSet): unknown {
 
 /** A new pod for `ordinal` from `set`'s template, labelled with `revision`. */
 export function newPod(set: StatefulSet, ordinal: number, revision: string): Pod {
-  const t = structuredClone(set.spec.template);
+  const t = cloneJson(set.spec.template);
   const pod: Pod = {
     apiVersion: 'v1',
     kind: 'Pod',

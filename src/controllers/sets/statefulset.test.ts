@@ -17,6 +17,9 @@ beforeAll(async () => {
   server = await startServer({ simulateNodes: 3 });
   client = KubeClient.fromKubeconfig(server.kubeconfig);
   binder = startBinder(client, NS);
+  // Nothing provisions volumes here: a WaitForFirstConsumer class lets the scheduler place pods
+  // whose claims are still unbound (an Immediate or class-less claim would keep them Pending).
+  await kubectlOk(server, ['apply', '-f', '-'], 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: wait\nprovisioner: example.com/none\nvolumeBindingMode: WaitForFirstConsumer\n');
 });
 
 afterAll(async () => {
@@ -97,6 +100,7 @@ describe('StatefulSet controller', () => {
   - metadata:
       name: www
     spec:
+      storageClassName: wait
       accessModes: [ReadWriteOnce]
       resources:
         requests:
@@ -246,6 +250,7 @@ describe('StatefulSet controller', () => {
   - metadata:
       name: data
     spec:
+      storageClassName: wait
       accessModes: [ReadWriteOnce]
       resources:
         requests:

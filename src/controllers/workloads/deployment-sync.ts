@@ -12,6 +12,7 @@ import type { OwnWrites } from './own-writes.ts';
 import * as U from './deployment-util.ts';
 import * as M from './rollout-math.ts';
 import { replicasOf, parseTime, type Deployment, type DeploymentStatus, type Pod, type ReplicaSet } from './types.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export interface DeploymentEnv {
   client: KubeClient;
@@ -39,7 +40,7 @@ export class DeploymentSync {
 
   constructor(env: DeploymentEnv, d: Deployment) {
     this.env = env;
-    this.d = structuredClone(d);
+    this.d = cloneJson(d);
     this.d.status ??= {};
     this.storedAnnotations = U.canonical(d.metadata?.annotations ?? {});
   }
@@ -114,7 +115,7 @@ export class DeploymentSync {
     const existing = U.findNewReplicaSet(d, this.rsList);
     const newRevision = U.maxRevision(oldRSs) + 1;
     if (existing) {
-      let rs = structuredClone(existing);
+      let rs = cloneJson(existing);
       const annotationsChanged = U.setNewReplicaSetAnnotations(d, rs, newRevision, true, M.maxSurge(d));
       const minReadyChanged = (rs.spec?.minReadySeconds ?? 0) !== (d.spec?.minReadySeconds ?? 0);
       if (annotationsChanged || minReadyChanged) {
@@ -132,9 +133,9 @@ export class DeploymentSync {
     }
     if (!create) return undefined;
     const hash = U.computeHash(d.spec?.template, d.status?.collisionCount);
-    const template = structuredClone(d.spec?.template ?? {});
+    const template = cloneJson(d.spec?.template ?? {});
     template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [U.HASH_LABEL]: hash } };
-    const selector = structuredClone(d.spec?.selector ?? {});
+    const selector = cloneJson(d.spec?.selector ?? {});
     selector.matchLabels = { ...selector.matchLabels, [U.HASH_LABEL]: hash };
     const name = `${this.name}-${hash}`;
     const rs: ReplicaSet = {
@@ -201,7 +202,7 @@ export class DeploymentSync {
     const sizeChanges = replicasOf(rs) !== newScale;
     if (!sizeChanges && !U.replicasAnnotationsNeedUpdate(rs, desired, max)) return { scaled: false, rs };
     const oldScale = replicasOf(rs);
-    const copy = structuredClone(rs);
+    const copy = cloneJson(rs);
     copy.spec = { ...copy.spec, replicas: newScale };
     U.setReplicasAnnotations(copy, desired, max);
     const updated = this.track(await this.env.client.update<ReplicaSet>(Resources.replicasets, this.namespace, copy));

@@ -3,6 +3,7 @@
 // ReplicaSets, and the orders ReplicaSets are sorted in.
 import type { KubeObject } from '../../api/object.ts';
 import { parseTime, replicasOf, type Deployment, type PodTemplate, type ReplicaSet } from './types.ts';
+import { cloneJson } from '../../api/object.ts';
 
 export const HASH_LABEL = 'pod-template-hash';
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -66,7 +67,7 @@ export function computeHash(template: PodTemplate | undefined, collisionCount?: 
 /** Two pod templates are equal apart from the pod-template-hash label. */
 export function equalIgnoreHash(a: PodTemplate | undefined, b: PodTemplate | undefined): boolean {
   const strip = (t: PodTemplate | undefined) => {
-    const c = structuredClone(t ?? {});
+    const c = cloneJson(t ?? {});
     if (c.metadata?.labels) delete c.metadata.labels[HASH_LABEL];
     return canonical(c);
   };

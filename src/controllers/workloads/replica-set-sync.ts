@@ -14,6 +14,7 @@ import { claim, controllerOf, newControllerRef, recheckOwner } from './controlle
 import type { Expectations } from './expectations.ts';
 import { isPodActive, isPodAvailable, isPodReady, podKey, podsToDelete } from './pods.ts';
 import { replicasOf, rfc3339, type Pod, type ReplicaSet, type SetCondition, type SetStatus } from './types.ts';
+import { cloneJson } from '../../api/object.ts';
 
 /** What differs between the ReplicaSet and the ReplicationController controllers. */
 export interface SetKind {
@@ -82,7 +83,7 @@ async function createPod(s: SetSyncState, rs: ReplicaSet): Promise<void> {
   const metadata: ObjectMeta = { generateName: name.length < 253 ? `${name}-` : name, labels, ownerReferences: [newControllerRef(rs)] };
   if (t.metadata?.annotations && Object.keys(t.metadata.annotations).length > 0) metadata.annotations = { ...t.metadata.annotations };
   if (t.metadata?.finalizers?.length) metadata.finalizers = [...t.metadata.finalizers];
-  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata, spec: structuredClone(t.spec ?? {}) };
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata, spec: cloneJson(t.spec ?? {}) };
   let created: Pod;
   try {
     created = await s.client.create<Pod>(Resources.pods, rs.metadata?.namespace, pod);
@@ -164,7 +165,7 @@ function labelsContain(labels: Record<string, string> | undefined, want: Record<
 
 /** The status the pods give the set (and the ReplicaFailure condition of a failed create or delete). */
 export function calculateStatus(rs: ReplicaSet, pods: Pod[], manageErr: Error | undefined, now: Date): SetStatus {
-  const st: SetStatus = structuredClone(rs.status ?? {});
+  const st: SetStatus = cloneJson(rs.status ?? {});
   const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
   const minReady = rs.spec?.minReadySeconds ?? 0;
   let fully = 0;

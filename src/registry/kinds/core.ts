@@ -1,5 +1,5 @@
 // Strategies of core/v1 kinds with behaviour beyond the default: Pod, Service, Namespace.
-import { isPlainObject, type KubeObject } from '../../api/object.ts';
+import { isPlainObject, nowRfc3339, type KubeObject, cloneJson } from '../../api/object.ts';
 import { invalid, type FieldError } from '../../api/status.ts';
 import { deepEqual } from '../../api/patch/json-patch.ts';
 import type { Store } from '../../store/types.ts';
@@ -30,7 +30,7 @@ function qosClass(spec: Obj): string {
 
 /** Pod spec fields an update may change (upstream's list). */
 function mutablePodSpecView(spec: Obj): Obj {
-  const copy = structuredClone(spec);
+  const copy = cloneJson(spec);
   for (const list of ['containers', 'initContainers']) for (const c of (copy[list] as Obj[]) ?? []) delete c.image;
   delete copy.activeDeadlineSeconds;
   delete copy.tolerations;
@@ -63,6 +63,10 @@ registerStrategy('/Pod', (base: Strategy): Strategy => ({
     defaultPodSpec(spec);
     spec.enableServiceLinks ??= true;
     obj.status = { phase: 'Pending', qosClass: qosClass(spec) };
+    // A gated pod waits for its gates to go; kubectl shows it as SchedulingGated.
+    if (Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0) {
+      (obj.status as Obj).conditions = [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: nowRfc3339(), reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' }];
+    }
   },
   prepareForUpdate(obj, old) {
     base.prepareForUpdate(obj, old);
@@ -279,7 +283,7 @@ registerStrategy('/Namespace', (base: Strategy): Strategy => ({
   prepareForUpdate(obj, old) {
     base.prepareForUpdate(obj, old);
     // spec.finalizers change only through the finalize subresource.
-    obj.spec = structuredClone(old.spec ?? {});
+    obj.spec = cloneJson(old.spec ?? {});
     const m = obj.metadata ?? {};
     m.labels = { ...(m.labels ?? {}), 'kubernetes.io/metadata.name': m.name ?? '' };
   },

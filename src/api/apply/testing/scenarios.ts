@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import type { KubeObject } from '../../object.ts';
 import { StatusError } from '../../status.ts';
 import { applyObject, updateManagedFields, type ManagedFieldsEntry } from '../manager.ts';
+import { cloneJson } from '../../object.ts';
 
 export type Obj = Record<string, unknown>;
 
@@ -36,7 +37,7 @@ export interface Scenario {
 
 export const time = (i: number): string => new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString().replace('.000Z', 'Z');
 
-const clone = <T>(v: T): T => structuredClone(v);
+const clone = <T>(v: T): T => cloneJson(v);
 
 /** The apiVersion of an object or configuration. */
 const versionOf = (o: Obj | undefined): string => (typeof o?.apiVersion === 'string' ? o.apiVersion : 'v1');
@@ -52,6 +53,8 @@ export function runSteps(steps: Step[]): { object: Obj | undefined; error?: Stat
       } else if (step.update) {
         const next = clone(typeof step.update === 'function' ? step.update(withoutManagedFields(clone(state)) ?? {}) : step.update) as KubeObject;
         const entries = updateManagedFields({ ...common, prev: clone(state) as KubeObject | undefined, next: clone(next), apiVersion: step.apiVersion ?? versionOf(next) });
+        // The in-place fast path, where it applies, must agree with the general one exactly.
+        expect(entries).toEqual(updateManagedFields({ ...common, prev: clone(state) as KubeObject | undefined, next: clone(next), apiVersion: step.apiVersion ?? versionOf(next), general: true }));
         const meta = { ...(next.metadata ?? {}) };
         if (entries.length > 0) meta.managedFields = entries;
         else delete meta.managedFields;
