@@ -51,4 +51,15 @@ describe.skipIf(!kubectlPath())('k8ts agent --runtime=simulated', () => {
     });
     expect(pod.status.podIP).toMatch(/^10\.248\.0\.\d+$/);
   });
+
+  it('puts a Ready condition set to Unknown back to True at once (as a kubelet comparing with the API)', async () => {
+    const patch = JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }] } });
+    const r = await server.kubectl(['patch', 'node', 'edge-a', '--subresource=status', '--type=strategic', '-p', patch]);
+    expect(r.code, r.stderr).toBe(0);
+    const node = await eventually(20, async () => {
+      const n = await json<{ status: { conditions: Array<{ type: string; status: string; reason: string }> } }>(['get', 'node', 'edge-a']);
+      return n?.status.conditions.find((c) => c.type === 'Ready')?.status === 'True' ? n : undefined;
+    });
+    expect(node.status.conditions.find((c) => c.type === 'Ready')?.reason).toBe('KubeletReady');
+  });
 });

@@ -130,6 +130,24 @@ export class NodeAgent {
     this.log(`${what}: ${e.message}`);
   }
 
+  /**
+   * The Node as the API has it now. A kubelet compares its status with the API's every 10 s and
+   * reports at once when they differ: a Ready condition the node controller set to Unknown
+   * while the Lease lapsed is put right without waiting for the 5-minute report.
+   */
+  nodeObserved(node: KubeObject): void {
+    if (this.stopped) return;
+    const conds = ((node.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []);
+    const ready = conds.find((c) => c.type === 'Ready');
+    if (!ready || ready.status === 'True') return;
+    const now = Date.now();
+    if (now - this.lastCorrection < 10_000) return;
+    this.lastCorrection = now;
+    void this.writeNodeStatus(node.status as Record<string, unknown> | undefined).catch((e: Error) => this.fail('node status', e));
+  }
+
+  private lastCorrection = 0;
+
   private async writeNodeStatus(prev?: Record<string, unknown>): Promise<void> {
     if (this.stopped) return;
     let before = prev;

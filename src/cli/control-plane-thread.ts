@@ -1,4 +1,4 @@
-// The control plane (controller manager, scheduler, simulated nodes) on a worker thread, so that
+// The control plane (controller manager and scheduler) on a worker thread, so that
 // it runs on a core of its own beside the API server's event loop, as kube-controller-manager and
 // kube-scheduler run beside kube-apiserver. It reaches the API through in-process connections:
 // each one a MessagePort to this thread, bridged here to ApiServer.connectInProcess (the same
@@ -6,7 +6,6 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { ApiServer } from '../apiserver/server.ts';
 import { portStream } from '../client/port-stream.ts';
-import type { ServerFlags } from './server.ts';
 
 export type FromWorker =
   | { type: 'connect'; port: MessagePort; user: { name: string; groups: string[] }; stream: boolean }
@@ -16,7 +15,6 @@ export type FromWorker =
 
 export interface WorkerData {
   caPem: string;
-  flags: ServerFlags;
 }
 
 const workerFile = new URL(`./control-plane-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -46,8 +44,8 @@ function bridge(server: ApiServer, port: MessagePort, user: { name: string; grou
   local.once('close', () => remote.destroy());
 }
 
-export async function startControlPlaneThread(server: ApiServer, caPem: string, flags: ServerFlags, log: (msg: string) => void): Promise<{ stop(): Promise<void> }> {
-  const worker = new Worker(workerFile, { workerData: { caPem, flags } satisfies WorkerData });
+export async function startControlPlaneThread(server: ApiServer, caPem: string, log: (msg: string) => void): Promise<{ stop(): Promise<void> }> {
+  const worker = new Worker(workerFile, { workerData: { caPem } satisfies WorkerData });
   let stopping = false;
   let onStopped: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {

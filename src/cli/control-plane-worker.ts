@@ -8,7 +8,7 @@ import type { FromWorker, WorkerData } from './control-plane-thread.ts';
 
 const parent = parentPort!;
 const post = (m: FromWorker, transfer?: Parameters<typeof parent.postMessage>[1]) => parent.postMessage(m, transfer);
-const { caPem, flags } = workerData as WorkerData;
+const { caPem } = workerData as WorkerData;
 
 const connector: InProcessConnector = {
   connectInProcess(user, opts) {
@@ -18,12 +18,8 @@ const connector: InProcessConnector = {
   },
 };
 
-function log(msg: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
-}
-
 try {
-  const plane = await startControlPlane(connector, caPem, flags, log);
+  const plane = await startControlPlane(connector, caPem);
   parent.on('message', (m: { type: string }) => {
     if (m.type !== 'stop') return;
     void plane.stop().finally(() => post({ type: 'stopped' }));

@@ -1,34 +1,24 @@
-// The control plane around the API server: the controller manager, the scheduler (each under
-// its Lease) and any simulated nodes, all API clients over the in-process transport (run on a
-// worker thread by control-plane-thread.ts; any InProcessConnector will do).
+// The control plane around the API server: the controller manager and the scheduler (each under
+// its Lease; run on a worker thread by control-plane-thread.ts) and any simulated nodes, all API
+// clients over the in-process transport (any InProcessConnector will do).
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { InProcessConnector } from '../client/transport.ts';
 import { KubeClient } from '../client/kube-client.ts';
-import { SimulatedNodes } from '../agent/simulated/cluster.ts';
 import { ControllerManager } from '../controllers/manager.ts';
 import { allControllers } from '../controllers/index.ts';
 import { rootCACertPublisher } from '../controllers/core/index.ts';
 import { stderrLogger } from '../controllers/framework/log.ts';
 import { LeaderElector } from '../controllers/framework/leader-election.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
-import type { ServerFlags } from './server.ts';
 
-export async function startControlPlane(server: InProcessConnector, caPem: string, flags: ServerFlags, log: (msg: string) => void): Promise<{ stop(): Promise<void> }> {
+/** The controller manager and the scheduler, each under its Lease. */
+export async function startControlPlane(server: InProcessConnector, caPem: string): Promise<{ stop(): Promise<void> }> {
   const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: [...allControllers, rootCACertPublisher(caPem)], logger: stderrLogger('controller-manager') });
   await controllers.start();
   const scheduler = await startScheduler(server);
-  let nodes: SimulatedNodes | undefined;
-  if (flags.simulateNodes && flags.simulateNodes > 0) {
-    const client = KubeClient.inProcess(server, { name: 'system:node:simulated', groups: ['system:nodes', 'system:authenticated'] }, { userAgent: 'kubelet/v1.33.0 (linux/amd64) k8ts' });
-    const labels = Object.fromEntries((flags.simulatedNodeLabel ?? []).map((kv) => [kv.split('=')[0], kv.split('=').slice(1).join('=')]));
-    nodes = new SimulatedNodes(client, { count: flags.simulateNodes, cpu: flags.simulatedNodeCpu, memory: flags.simulatedNodeMemory, pods: flags.simulatedNodePods, labels, log });
-    await nodes.start();
-    log(`${flags.simulateNodes} simulated nodes registered`);
-  }
   return {
     stop: async () => {
-      await nodes?.stop();
       await controllers.stop();
       await scheduler.stop();
     },

@@ -49,12 +49,15 @@ export async function runServer(flags: ServerFlags): Promise<ApiServer> {
   const kubeconfig = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfig, kubeconfigYaml({ server: url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem }));
   log(`k8ts server ready on ${url} (${flags.datastore} store, ${Math.round(performance.now() - started)} ms); point kubectl at it: export KUBECONFIG=${kubeconfig}`);
-  // The control plane (controllers, scheduler, simulated nodes) starts once the API serves; its
-  // modules load only now, so they add nothing to the API's start-up.
+  // The control plane (controllers and scheduler, on a worker thread; simulated nodes, on this
+  // one) starts once the API serves; its modules load only now, adding nothing to the start-up.
+  // K8TS_CONTROL_PLANE_THREAD=0 runs the controllers and scheduler on this thread too.
   const plane = process.env.K8TS_CONTROL_PLANE_THREAD === '0'
-    ? await (await import('./control-plane.ts')).startControlPlane(server, pki.caCertPem, flags, log)
-    : await (await import('./control-plane-thread.ts')).startControlPlaneThread(server, pki.caCertPem, flags, log);
+    ? await (await import('./control-plane.ts')).startControlPlane(server, pki.caCertPem)
+    : await (await import('./control-plane-thread.ts')).startControlPlaneThread(server, pki.caCertPem, log);
+  const nodes = await (await import('./simulated-nodes.ts')).startSimulatedNodes(server, flags, log);
   const shutdown = async () => {
+    await nodes.stop();
     await plane.stop();
     await server.stop();
     await store.close();

@@ -82,6 +82,7 @@ export class SimulatedNodes {
     const nodes = new Informer<KubeObject>(this.client, Resources.nodes, { logger: silentLogger });
     const check = (n: KubeObject) => {
       if (n.metadata?.annotations?.[STOP_ANNOTATION] === 'true') this.stopNode(n.metadata.name ?? '');
+      else this.agents.get(n.metadata?.name ?? '')?.nodeObserved(n);
     };
     nodes.addEventHandler({ onAdd: check, onUpdate: (_o, n) => check(n) });
     nodes.start();
