@@ -2,7 +2,7 @@
 // them and the sums those pods request, kept up to date incrementally (add, update or remove one
 // pod or node without rebuilding), like kube-scheduler's cache and NodeInfo.
 import { compileLabelSelector, LabelMatcher } from './labels.ts';
-import { milliValue, parseQuantity, QuantityError, value } from './quantity.ts';
+import { milliValue, parseQuantity, QuantityError, value } from '../api/quantity/parse.ts';
 import type { Container, Labels, Namespace, Node, Pod, PodAffinityTerm, ResourceList, Taint } from './types.ts';
 import { VolumeStore } from './volumes.ts';
 

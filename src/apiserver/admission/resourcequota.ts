@@ -6,8 +6,8 @@
 // take the last unit. Refusals are 403 Forbidden with upstream's messages.
 import type { KubeObject } from '../../api/object.ts';
 import { StatusError } from '../../api/status.ts';
-import { evaluatorFor, matchesScopes, type Evaluator } from '../../controllers/core/quota-usage.ts';
-import { addList, formatQ, maskList, parseList, prettyPrint, subQ, type ResourceList } from '../../controllers/core/quantity.ts';
+import { evaluatorFor, matchesScopes, type Evaluator } from '../../api/quantity/quota-usage.ts';
+import { addList, formatQ, maskList, parseList, prettyPrint, subQ, type ResourceList } from '../../api/quantity/resource-list.ts';
 import type { Registries, Registry } from '../registries.ts';
 
 export interface QuotaAdmissionOptions {

@@ -13,8 +13,8 @@ import { deletedObject, type Informer } from '../framework/informer.ts';
 import { keyOf, splitKey } from '../framework/store.ts';
 import { runWorkers, WorkQueue } from '../framework/workqueue.ts';
 import type { Logger } from '../framework/log.ts';
-import { addList, equalLists, formatList, maskList, parseList, type ResourceList } from './quantity.ts';
-import { evaluatorFor, podEvaluator, pvcEvaluator, serviceEvaluator, sumUsage, type Evaluator } from './quota-usage.ts';
+import { addList, equalLists, formatList, maskList, parseList, type ResourceList } from '../../api/quantity/resource-list.ts';
+import { evaluatorFor, podEvaluator, pvcEvaluator, serviceEvaluator, sumUsage, type Evaluator } from '../../api/quantity/quota-usage.ts';
 import { monitoredResources, preferredGVR } from './resources.ts';
 import { cloneJson } from '../../api/object.ts';
 

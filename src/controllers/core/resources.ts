@@ -25,13 +25,6 @@ export function preferredGVR(group: string, resource: string): GVR | undefined {
   return info ? gvrOf(info) : undefined;
 }
 
-/** Resources whose objects live in namespaces and can be listed and deleted. */
-export function namespacedDeletableResources(): GVR[] {
-  return servedResources()
-    .filter((r) => r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete'))
-    .map(gvrOf);
-}
-
 /** `/v1, Resource=pods` (schema.GroupVersionResource's String()). */
 export function gvrString(gvr: GVR): string {
   return `${gvr.group}/${gvr.version}, Resource=${gvr.resource}`;

@@ -2,8 +2,8 @@
 // quota resource names an object is charged under, what one object uses, and which quota scopes it
 // falls in. Shared by the ResourceQuota controller (sums over a namespace) and the ResourceQuota
 // admission plugin (src/apiserver/admission/resourcequota.ts: one object against status.used).
-import type { KubeObject } from '../../api/object.ts';
-import { addList, addQ, count, parseList, zero, type Quantity, type ResourceList } from './quantity.ts';
+import type { KubeObject } from '../object.ts';
+import { addList, addQ, count, parseList, zero, type Quantity, type ResourceList } from './resource-list.ts';
 
 type Obj = Record<string, unknown>;
 

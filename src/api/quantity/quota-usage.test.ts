@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../api/object.ts';
-import { formatList } from './quantity.ts';
+import type { KubeObject } from '../object.ts';
+import { formatList } from './resource-list.ts';
 import { evaluatorFor, matchesScopes, podEvaluator, pvcEvaluator, serviceEvaluator, sumUsage } from './quota-usage.ts';
-import { evaluatorsFor } from './resourcequota.ts';
+import { evaluatorsFor } from '../../controllers/core/resourcequota.ts';
 
 const now = new Date('2025-01-01T00:00:00Z');
 

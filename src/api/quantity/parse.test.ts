@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCPU, parseMemory, parseQuantity, QuantityError } from './quantity.ts';
+import { parseCPU, parseMemory, parseQuantity, QuantityError } from './parse.ts';
 
 describe('quantity parsing', () => {
   it.each([

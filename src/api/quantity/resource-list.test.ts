@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addList, addQ, count, formatQ, parseList, parseQ, prettyPrint, zero } from './quantity.ts';
+import { addList, addQ, count, formatQ, parseList, parseQ, prettyPrint, zero } from './resource-list.ts';
 
 describe('Quantity canonical form', () => {
   it.each([

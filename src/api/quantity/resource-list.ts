@@ -1,9 +1,9 @@
-// resource.Quantity as quota arithmetic needs it: an exact value (nano-units, parsed by the
-// scheduler's parser) plus the format it prints in, added and printed as upstream does. A sum keeps
+// resource.Quantity as quota arithmetic needs it: an exact value (nano-units, parsed by
+// parse.ts) plus the format it prints in, added and printed as upstream does. A sum keeps
 // the format of its left side unless that side is zero (then it takes the right side's), and
 // String() is canonical: DecimalSI "1500m" / "2" / "1500k", BinarySI "1536Mi" (falling back to
 // DecimalSI below 1024 or when not whole), DecimalExponent "1e3".
-import { parseQuantity } from '../../scheduler/quantity.ts';
+import { parseQuantity } from './parse.ts';
 
 export type QuantityFormat = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
