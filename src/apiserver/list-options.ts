@@ -56,6 +56,24 @@ export function parseListOptions(q: URLSearchParams, strategy: Strategy, namespa
 }
 
 /** The matcher for an object under the selectors. */
+/** What selectors see of an object: its labels and its selectable fields. */
+export interface SelectableAttrs {
+  labels: Record<string, string> | undefined;
+  fields: Record<string, string>;
+}
+
+export function selectableAttrs(obj: KubeObject, strategy: Strategy): SelectableAttrs {
+  const m = obj.metadata ?? {};
+  return { labels: m.labels, fields: { 'metadata.name': m.name ?? '', 'metadata.namespace': m.namespace ?? '', ...strategy.fields(obj) } };
+}
+
+/** The selectors of a list or watch, on an object's selectable attributes. */
+export function attrsMatcher(opts: ListOptions): (a: SelectableAttrs) => boolean {
+  const { labelSelector, fieldSelector } = opts;
+  if (labelSelector.length === 0 && fieldSelector.length === 0) return () => true;
+  return (a) => matchesLabels(labelSelector, a.labels) && (fieldSelector.length === 0 || matchesFields(fieldSelector, a.fields));
+}
+
 export function objectMatcher(opts: ListOptions, strategy: Strategy): (obj: KubeObject) => boolean {
   const { labelSelector, fieldSelector } = opts;
   if (labelSelector.length === 0 && fieldSelector.length === 0) return () => true;

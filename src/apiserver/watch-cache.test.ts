@@ -2,6 +2,7 @@
 // superseded entry keeps only its bytes (its object is parsed again when asked for).
 import { describe, expect, it } from 'vitest';
 import { encodeObject } from '../registry/generic.ts';
+import type { Strategy } from '../registry/strategy.ts';
 import { CacheEntry, withResourceVersion } from './watch-cache.ts';
 
 describe('withResourceVersion', () => {
@@ -24,13 +25,17 @@ describe('withResourceVersion', () => {
 });
 
 describe('CacheEntry', () => {
-  it('parses on demand, keeps the current copy, and re-parses a superseded one', () => {
-    const e = new CacheEntry('/registry/configmaps/default/a', 'default', 'a', Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}'), 3);
+  it('parses its object on demand without keeping it, and works out its selectable attributes once', () => {
+    const e = new CacheEntry('/registry/pods/default/a', 'default', 'a', Buffer.from('{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","namespace":"default","labels":{"app":"x"}},"spec":{"nodeName":"n1"}}'), 3);
     const first = e.obj;
     expect(first.metadata?.name).toBe('a');
-    expect(e.obj).toBe(first);
-    e.supersede();
     expect(e.obj).toEqual(first);
     expect(e.obj).not.toBe(first);
+    const strategy = { fields: (o: { spec?: { nodeName?: string } }) => ({ 'spec.nodeName': o.spec?.nodeName ?? '' }) } as unknown as Strategy;
+    const attrs = e.attrs(strategy);
+    expect(attrs).toEqual({ labels: { app: 'x' }, fields: { 'metadata.name': 'a', 'metadata.namespace': 'default', 'spec.nodeName': 'n1' } });
+    expect(e.attrs(strategy)).toBe(attrs);
+    e.supersede();
+    expect(e.attrs(strategy)).not.toBe(attrs);
   });
 });

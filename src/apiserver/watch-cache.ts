@@ -7,11 +7,13 @@ import type { Store, WatchEvent, Watcher } from '../store/types.ts';
 import { meta, type KubeObject, cloneJson } from '../api/object.ts';
 import { StatusError } from '../api/status.ts';
 import { decodeObject, type GenericStore } from '../registry/generic.ts';
+import type { Strategy } from '../registry/strategy.ts';
+import { selectableAttrs, type SelectableAttrs } from './list-options.ts';
 
 /**
- * One version of an object: its JSON (resourceVersion included) and, parsed on demand, the
- * object. Only the current version keeps its parsed copy; superseded ones (still in the event
- * window) keep just the bytes, which the garbage collector does not have to trace.
+ * One version of an object: its JSON (resourceVersion included), the object parsed from it on
+ * demand (not kept: a cache of 10k pods as JS objects costs hundreds of MB and the garbage
+ * collector's time), and the labels and fields selectors match on.
  */
 export class CacheEntry {
   readonly key: string;
@@ -20,7 +22,7 @@ export class CacheEntry {
   readonly bytes: Buffer;
   readonly rv: number;
   private parsed: KubeObject | undefined;
-  private current = true;
+  private selectable: SelectableAttrs | undefined;
 
   constructor(key: string, namespace: string, name: string, bytes: Buffer, rv: number, obj?: KubeObject) {
     this.key = key;
@@ -31,18 +33,20 @@ export class CacheEntry {
     this.parsed = obj;
   }
 
-  /** The object (shared: never change it). */
+  /** The object, parsed from the bytes on each call unless the entry was made from one (shared then: never change it). */
   get obj(): KubeObject {
-    if (this.parsed) return this.parsed;
-    const obj = JSON.parse(this.bytes.toString('utf8')) as KubeObject;
-    if (this.current) this.parsed = obj;
-    return obj;
+    return this.parsed ?? (JSON.parse(this.bytes.toString('utf8')) as KubeObject);
   }
 
-  /** A newer version replaced this one. */
+  /** Labels and selectable fields, worked out once (selectors match on these, not on the object). */
+  attrs(strategy: Strategy): SelectableAttrs {
+    return (this.selectable ??= selectableAttrs(this.obj, strategy));
+  }
+
+  /** A newer version replaced this one: it keeps its bytes only. */
   supersede(): void {
-    this.current = false;
     this.parsed = undefined;
+    this.selectable = undefined;
   }
 }
 
@@ -63,7 +67,8 @@ export interface Filter {
 }
 
 export interface CacheWatcher {
-  send(type: EventType, bytes: Buffer, rv: number, obj: KubeObject): void;
+  /** One event: `e.bytes` is the object's JSON; `e.obj` parses it (only when needed). */
+  send(type: EventType, e: CacheEntry, rv: number): void;
   /** The watcher fell too far behind or the cache restarted: it must end with 410. */
   expire(message: string): void;
 }
@@ -238,7 +243,7 @@ export class WatchCache {
    */
   watch(w: CacheWatcher, filter: Filter, fromRv: number, initialEvents: boolean): void {
     if (initialEvents) {
-      for (const e of this.list(filter)) w.send('ADDED', e.bytes, e.rv, e.obj);
+      for (const e of this.list(filter)) w.send('ADDED', e, e.rv);
     } else if (fromRv < this.revision) {
       const oldest = this.window.length > 0 ? this.window[0].rv : this.revision + 1;
       if (fromRv < oldest - 1 && !(this.window.length === 0 && fromRv >= this.revision)) {
@@ -273,14 +278,14 @@ function dispatch(w: CacheWatcher, f: Filter, ce: CacheEvent): void {
   const now = ce.type !== 'DELETED' && inScope(f, ce.cur);
   const before = inScope(f, ce.prev);
   if (ce.type === 'DELETED') {
-    if (before) w.send('DELETED', ce.cur.bytes, ce.rv, ce.cur.obj);
-  } else if (now && before) w.send('MODIFIED', ce.cur.bytes, ce.rv, ce.cur.obj);
-  else if (now) w.send('ADDED', ce.cur.bytes, ce.rv, ce.cur.obj);
+    if (before) w.send('DELETED', ce.cur, ce.rv);
+  } else if (now && before) w.send('MODIFIED', ce.cur, ce.rv);
+  else if (now) w.send('ADDED', ce.cur, ce.rv);
   else if (before && ce.prev) {
     // Left the selection: a DELETED carrying the previous state at the new resourceVersion.
     const last = cloneJson(ce.prev.obj);
     meta(last).resourceVersion = String(ce.rv);
-    w.send('DELETED', entryBytes(last), ce.rv, last);
+    w.send('DELETED', new CacheEntry(ce.prev.key, ce.prev.namespace, ce.prev.name, entryBytes(last), ce.rv, last), ce.rv);
   }
 }
 

@@ -5,7 +5,7 @@ import { expired, notFound, StatusError } from '../../api/status.ts';
 import { CompactedError } from '../../store/errors.ts';
 import { decodeObject } from '../../registry/generic.ts';
 import { writeBytes, writeJson, type Negotiated } from '../http.ts';
-import { decodeContinue, encodeContinue, objectMatcher, parseListOptions, type ListOptions } from '../list-options.ts';
+import { attrsMatcher, decodeContinue, encodeContinue, objectMatcher, parseListOptions, type ListOptions } from '../list-options.ts';
 import type { Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { partialMetadata, toTable } from '../table.ts';
@@ -39,8 +39,9 @@ export function withTypeMeta(reg: Registry, obj: KubeObject): KubeObject {
 }
 
 function filterFor(reg: Registry, ri: RequestInfo, opts: ListOptions): Filter {
-  const match = objectMatcher(opts, reg.gs.strategy);
-  return { namespace: ri.namespace, name: opts.nameEquals, matches: (e: CacheEntry) => match(e.obj) };
+  const match = attrsMatcher(opts);
+  const strategy = reg.gs.strategy;
+  return { namespace: ri.namespace, name: opts.nameEquals, matches: (e: CacheEntry) => match(e.attrs(strategy)) };
 }
 
 export async function handleList(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, res: ServerResponse): Promise<void> {
@@ -162,23 +163,24 @@ function frame(type: EventType, bytes: Buffer): Buffer {
   return (m[type] ??= Buffer.concat([FRAMES[type], bytes, FRAME_END]));
 }
 
-/** Objects of another storage version, converted once per object and version. */
-const converted = new WeakMap<object, Map<string, Buffer>>();
+/** Objects of another storage version, converted once per version of the object and served version. */
+const converted = new WeakMap<Buffer, Map<string, Buffer>>();
 
-function convertedBytes(reg: Registry, obj: KubeObject): Buffer {
-  let m = converted.get(obj);
-  if (!m) converted.set(obj, (m = new Map()));
+function convertedBytes(reg: Registry, e: CacheEntry): Buffer {
+  // e.obj may be shared (an entry made from an object): conversion works on a copy.
+  let m = converted.get(e.bytes);
+  if (!m) converted.set(e.bytes, (m = new Map()));
   let b = m.get(reg.gs.apiVersion);
-  if (!b) m.set(reg.gs.apiVersion, (b = Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(obj)))))));
+  if (!b) m.set(reg.gs.apiVersion, (b = Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(e.obj)))))));
   return b;
 }
 
 /** PartialObjectMetadata of an object (metadata-only watchers), encoded once per object. */
-const metadataOnly = new WeakMap<object, Buffer>();
+const metadataOnly = new WeakMap<Buffer, Buffer>();
 
-function metadataBytes(obj: KubeObject): Buffer {
-  let b = metadataOnly.get(obj);
-  if (!b) metadataOnly.set(obj, (b = Buffer.from(JSON.stringify(partialMetadata(obj)))));
+function metadataBytes(e: CacheEntry): Buffer {
+  let b = metadataOnly.get(e.bytes);
+  if (!b) metadataOnly.set(e.bytes, (b = Buffer.from(JSON.stringify(partialMetadata(e.obj)))));
   return b;
 }
 
@@ -215,12 +217,12 @@ export async function handleWatch(reg: Registry, ri: RequestInfo, q: URLSearchPa
     return Buffer.concat([FRAMES[type], Buffer.from(JSON.stringify(t)), FRAME_END]);
   };
   const watcher: CacheWatcher = {
-    send(type, bytes, rv, obj) {
+    send(type, e, rv) {
       if (closed) return;
       lastRv = rv;
-      if (neg.table) writer.push(tableEvent(type, obj, rv));
-      else if (neg.metadataOnly) writer.push(frame(type, metadataBytes(obj)));
-      else writer.push(frame(type, converting ? convertedBytes(reg, obj) : bytes));
+      if (neg.table) writer.push(tableEvent(type, e.obj, rv));
+      else if (neg.metadataOnly) writer.push(frame(type, metadataBytes(e)));
+      else writer.push(frame(type, converting ? convertedBytes(reg, e) : e.bytes));
     },
     expire(message) {
       if (closed) return;

@@ -8,7 +8,7 @@ import { applyStrategicMergePatch, loadDefinitions } from '../../api/patch/strat
 import { duplicateKeysOf, duplicateYamlKeys, pruneUnknownFields } from '../../api/fields.ts';
 import type { DeleteOptions } from '../../registry/generic.ts';
 import { decodeBody, decodeDocument, readBody, writeJson, type Negotiated } from '../http.ts';
-import { objectMatcher, parseListOptions } from '../list-options.ts';
+import { attrsMatcher, parseListOptions } from '../list-options.ts';
 import type { Registries, Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { respondObject, withTypeMeta } from './read.ts';
@@ -239,9 +239,10 @@ export async function handleDelete(reg: Registry, ri: RequestInfo, q: URLSearchP
 export async function handleDeleteCollection(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const opts = await deleteOptions(req, q);
   const list = parseListOptions(q, reg.gs.strategy, reg.info.namespaced);
-  const match = objectMatcher(list, reg.gs.strategy);
+  const match = attrsMatcher(list);
+  const strategy = reg.gs.strategy;
   await reg.cache.sync();
-  const entries = reg.cache.list({ namespace: ri.namespace, name: list.nameEquals, matches: (e) => match(e.obj) });
+  const entries = reg.cache.list({ namespace: ri.namespace, name: list.nameEquals, matches: (e) => match(e.attrs(strategy)) });
   const items: KubeObject[] = [];
   for (const e of entries) {
     try {
