@@ -12,9 +12,13 @@ import { stderrLogger } from '../controllers/framework/log.ts';
 import { LeaderElector } from '../controllers/framework/leader-election.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
+const IN_PROCESS_CONNECTIONS = 128;
+
 /** The controller manager and the scheduler, each under its Lease. */
 export async function startControlPlane(server: InProcessConnector, caPem: string): Promise<{ stop(): Promise<void> }> {
-  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts' }), controllers: [...allControllers, rootCACertPublisher(caPem)], logger: stderrLogger('controller-manager') });
+  // In-process connections are cheap; a larger pool lets bursts (a ReplicaSet's slow-start
+  // batches, the scheduler's bindings) join the store's group commits instead of queueing.
+  const controllers = new ControllerManager({ client: KubeClient.inProcess(server, { name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, { userAgent: 'kube-controller-manager/v1.33.0 (linux/amd64) k8ts', maxConnections: IN_PROCESS_CONNECTIONS }), controllers: [...allControllers, rootCACertPublisher(caPem)], logger: stderrLogger('controller-manager') });
   await controllers.start();
   const scheduler = await startScheduler(server);
   return {
@@ -27,7 +31,7 @@ export async function startControlPlane(server: InProcessConnector, caPem: strin
 
 /** The scheduler, run while this server holds the `kube-scheduler` Lease. */
 async function startScheduler(server: InProcessConnector): Promise<{ stop(): Promise<void> }> {
-  const client = KubeClient.inProcess(server, { name: 'system:kube-scheduler', groups: ['system:authenticated'] }, { userAgent: 'kube-scheduler/v1.33.0 (linux/amd64) k8ts' });
+  const client = KubeClient.inProcess(server, { name: 'system:kube-scheduler', groups: ['system:authenticated'] }, { userAgent: 'kube-scheduler/v1.33.0 (linux/amd64) k8ts', maxConnections: IN_PROCESS_CONNECTIONS });
   let scheduler: Scheduler | undefined;
   const elector = new LeaderElector({
     client,
@@ -37,7 +41,7 @@ async function startScheduler(server: InProcessConnector): Promise<{ stop(): Pro
     logger: stderrLogger('scheduler'),
     callbacks: {
       onStartedLeading: async () => {
-        scheduler = new Scheduler(client);
+        scheduler = new Scheduler(client, { parallelBinds: IN_PROCESS_CONNECTIONS });
         await scheduler.start();
       },
       onStoppedLeading: () => {
