@@ -2,8 +2,7 @@
 // storage watch. Lists with resourceVersion 0/NotOlderThan and every watch are served from it.
 // Each event is encoded once; unfiltered watchers all write the same bytes.
 import { OrderedMap } from '@js-sdsl/ordered-map';
-import type { Store, WatchEvent, Watcher } from '../store/types.ts';
-
+import type { KeyValue, Store, WatchEvent, Watcher } from '../store/types.ts';
 import { meta, type KubeObject, cloneJson } from '../api/object.ts';
 import { StatusError } from '../api/status.ts';
 import { decodeObject, type GenericStore } from '../registry/generic.ts';
@@ -33,7 +32,7 @@ export class CacheEntry {
     this.parsed = obj;
   }
 
-  /** The object, parsed from the bytes on each call unless the entry was made from one (shared then: never change it). */
+  /** The object: a fresh parse of the bytes, unless the entry was made from one (a DELETED event's; never change that). */
   get obj(): KubeObject {
     return this.parsed ?? (JSON.parse(this.bytes.toString('utf8')) as KubeObject);
   }
@@ -118,7 +117,7 @@ export class WatchCache {
   private async load(): Promise<void> {
     const { key, end } = this.gs.range('');
     const r = await this.store.range(key, { end });
-    for (const kv of r.kvs) this.objects.setElement(kv.key, this.stored(kv.key, kv.value, kv.modRevision));
+    for (const kv of r.kvs) this.objects.setElement(kv.key, this.stored(kv));
     this.revision = r.header.revision;
     this.storeWatch = await this.store.watch(key, { end, fromRevision: r.header.revision + 1, progressNotify: true }, {
       onEvents: (events, revision) => this.apply(events, revision),
@@ -127,18 +126,16 @@ export class WatchCache {
     });
   }
 
-  private entry(key: string, obj: KubeObject, rv: number): CacheEntry {
-    const m = meta(obj);
-    return new CacheEntry(key, m.namespace ?? '', m.name ?? '', entryBytes(obj), rv, obj);
-  }
-
-  /** An entry straight from stored bytes: resourceVersion spliced in, nothing parsed. */
-  private stored(key: string, value: Uint8Array, rv: number): CacheEntry {
-    const bytes = withResourceVersion(value, rv);
-    if (!bytes) return this.entry(key, decodeObject({ key, value, modRevision: rv } as never), rv);
-    const rest = key.slice(this.gs.prefix.length);
+  /**
+   * An entry from stored bytes: the resourceVersion spliced in, nothing parsed (a document that
+   * does not start as encodeObject writes it is parsed and written again). No parsed object is
+   * kept, so `obj` always hands out a fresh copy of a current entry.
+   */
+  private stored(kv: KeyValue): CacheEntry {
+    const bytes = withResourceVersion(kv.value, kv.modRevision) ?? entryBytes(decodeObject(kv));
+    const rest = kv.key.slice(this.gs.prefix.length);
     const slash = this.gs.info.namespaced ? rest.indexOf('/') : -1;
-    return new CacheEntry(key, slash >= 0 ? rest.slice(0, slash) : '', slash >= 0 ? rest.slice(slash + 1) : rest, bytes, rv);
+    return new CacheEntry(kv.key, slash >= 0 ? rest.slice(0, slash) : '', slash >= 0 ? rest.slice(slash + 1) : rest, bytes, kv.modRevision);
   }
 
   private apply(events: WatchEvent[], revision: number): void {
@@ -147,7 +144,7 @@ export class WatchCache {
       const prev = this.objects.getElementByKey(key);
       let ce: CacheEvent;
       if (ev.type === 'put') {
-        const cur = this.stored(key, ev.kv.value, ev.kv.modRevision);
+        const cur = this.stored(ev.kv);
         this.objects.setElement(key, cur);
         ce = { type: prev ? 'MODIFIED' : 'ADDED', rv: ev.kv.modRevision, cur, prev };
       } else {

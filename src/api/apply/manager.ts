@@ -112,8 +112,9 @@ export function updateManagedFields(opts: UpdateOptions): ManagedFieldsEntry[] {
   const scope = scopeFor(opts, String(opts.next.kind ?? opts.prev?.kind ?? ''));
   const requested = metaOf(opts.next).managedFields;
   // One comparison serves both paths: the in-place one, and the general one if that declines.
-  const comparison = opts.prev ? compare(scope.walker, withoutManagedFields(opts.prev), withoutManagedFields(opts.next), scope.root) : undefined;
-  const quick = opts.prev && comparison && !opts.general ? updateInPlace(scope, opts.prev, opts, requested, comparison) : undefined;
+  const prev = opts.prev;
+  const comparison = prev && Array.isArray(metaOf(prev).managedFields) ? compare(scope.walker, withoutManagedFields(prev), withoutManagedFields(opts.next), scope.root) : undefined;
+  const quick = prev && comparison && !opts.general ? updateInPlace(scope, prev, opts, requested, comparison) : undefined;
   if (quick) return quick;
   let managed: Managed;
   if (opts.subresource) managed = decodeOrEmpty(metaOf(opts.prev).managedFields);

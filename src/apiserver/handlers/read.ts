@@ -19,7 +19,7 @@ export async function handleGet(reg: Registry, ri: RequestInfo, q: URLSearchPara
     await reg.cache.start();
     const e = reg.cache.get(ri.namespace, ri.name);
     if (!e) throw notFound(reg.gs.gr, ri.name);
-    obj = reg.gs.fromStorage(cloneJson(e.obj));
+    obj = reg.gs.fromStorage(e.obj); // a fresh parse of the cached bytes
   } else obj = await reg.gs.get(ri.namespace, ri.name);
   if (ri.subresource === 'scale') return writeJson(res, 200, scaleOf(reg, obj), neg.gzip);
   respondObject(reg, obj, neg, res, 200, q);
