@@ -18,11 +18,13 @@ import {
 import { startServer, type TestServer } from './testing/server.ts';
 
 let server: TestServer;
+const WINDOW = 40;
 let kc: KubeConfig;
 let core: CoreV1Api;
 
 beforeAll(async () => {
-  server = await startServer();
+  // A small watch cache window: a few dozen writes make resourceVersion 1 "too old".
+  server = await startServer({ env: { K8TS_WATCH_CACHE_WINDOW: String(WINDOW) } });
   kc = new KubeConfig();
   kc.loadFromFile(server.kubeconfig);
   core = kc.makeApiClient(CoreV1Api);
@@ -73,6 +75,13 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Enough ConfigMap writes to push the oldest ones out of the watch cache's window. */
+async function fillWindow(ns: string): Promise<void> {
+  await core.createNamespacedConfigMap({ namespace: ns, body: cm('filler', { n: '0' }) });
+  for (let i = 1; i <= WINDOW * 2; i++) await core.replaceNamespacedConfigMap({ name: 'filler', namespace: ns, body: cm('filler', { n: String(i) }) });
+  await core.deleteNamespacedConfigMap({ name: 'filler', namespace: ns });
+}
 
 describe('@kubernetes/client-node against k8ts server', () => {
   it('lists the built-in namespaces', async () => {
@@ -266,6 +275,7 @@ describe('@kubernetes/client-node against k8ts server', () => {
     it('a watch from a too-old resourceVersion gets an ERROR event with 410 Expired, then the server closes it', async () => {
       const ns = 'expired';
       await createNamespace(ns);
+      await fillWindow(ns);
       await core.createNamespacedConfigMap({ namespace: ns, body: cm('x', { a: '1' }) });
       const got: Array<{ type: string; obj: StatusBody }> = [];
       let done: ((err: unknown) => void) | undefined;
@@ -285,9 +295,35 @@ describe('@kubernetes/client-node against k8ts server', () => {
       expect(got[0].obj).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
     });
 
+    it('a watch of a quiet resource from its list resourceVersion is served after other writes move the revision on', async () => {
+      const ns = 'quiet';
+      await createNamespace(ns);
+      // Nothing else in this file writes PodTemplates: their cache window stays empty.
+      const list = await core.listNamespacedPodTemplate({ namespace: ns });
+      const rv = list.metadata?.resourceVersion ?? '';
+      for (let i = 0; i < 5; i++) await core.createNamespacedConfigMap({ namespace: ns, body: cm(`move-${i}`, { i: String(i) }) });
+      // A consistent read brings the PodTemplate cache up to the newest revision (a progress notification).
+      expect(Number((await core.listPodTemplateForAllNamespaces()).metadata?.resourceVersion)).toBeGreaterThan(Number(rv));
+      const got: Array<{ type: string; name?: string; code?: number }> = [];
+      const controller = await new Watch(kc).watch(
+        `/api/v1/namespaces/${ns}/podtemplates`,
+        { resourceVersion: rv },
+        (type: string, obj: { metadata?: { name?: string }; code?: number }) => got.push({ type, name: obj.metadata?.name, code: obj.code }),
+        () => undefined,
+      );
+      try {
+        await core.createNamespacedPodTemplate({ namespace: ns, body: { metadata: { name: 't' }, template: { spec: { containers: [{ name: 'c', image: 'x' }] } } } });
+        await until('the ADDED event', () => got.length > 0);
+        expect(got).toEqual([{ type: 'ADDED', name: 't', code: undefined }]);
+      } finally {
+        controller.abort();
+      }
+    });
+
     it('an informer whose watch gets 410 Expired re-lists and keeps receiving events', async () => {
       const ns = 'relist';
       await createNamespace(ns);
+      await fillWindow(ns);
       await core.createNamespacedConfigMap({ namespace: ns, body: cm('old', { a: '1' }) });
       let lists = 0;
       // The first list pretends to be from resourceVersion 1, which the watch cache no longer

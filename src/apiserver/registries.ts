@@ -32,6 +32,7 @@ export class Registries {
         this.caches.set(gs.prefix, cache);
       }
       const c = cache;
+      gs.onEncode = (key, bytes, stored) => c.offer(key, bytes, stored);
       gs.cachedLookup = (namespace, name) => {
         const e = c.get(namespace, name);
         return e ? { obj: e.obj, modRevision: e.rv } : undefined;

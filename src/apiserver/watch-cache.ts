@@ -23,13 +23,14 @@ export class CacheEntry {
   private parsed: KubeObject | undefined;
   private selectable: SelectableAttrs | undefined;
 
-  constructor(key: string, namespace: string, name: string, bytes: Buffer, rv: number, obj?: KubeObject) {
+  constructor(key: string, namespace: string, name: string, bytes: Buffer, rv: number, obj?: KubeObject, attrs?: SelectableAttrs) {
     this.key = key;
     this.namespace = namespace;
     this.name = name;
     this.bytes = bytes;
     this.rv = rv;
     this.parsed = obj;
+    this.selectable = attrs;
   }
 
   /** The object: a fresh parse of the bytes, unless the entry was made from one (a DELETED event's; never change that). */
@@ -63,6 +64,8 @@ export interface Filter {
   namespace: string;
   name?: string;
   matches(e: CacheEntry): boolean;
+  /** matches() looks at labels or fields (so the cache works them out when the object is written). */
+  selective?: boolean;
 }
 
 export interface CacheWatcher {
@@ -72,7 +75,10 @@ export interface CacheWatcher {
   expire(message: string): void;
 }
 
-const WINDOW = 10_000;
+/** Events kept per resource: 10,000, or K8TS_WATCH_CACHE_WINDOW (small values let tests reach "too old"). */
+function windowSize(): number {
+  return Math.max(4, Number(process.env.K8TS_WATCH_CACHE_WINDOW) || 10_000);
+}
 
 export function entryBytes(obj: KubeObject): Buffer {
   return Buffer.from(JSON.stringify(obj));
@@ -98,7 +104,13 @@ export class WatchCache {
   private readonly store: Store;
   private readonly objects = new OrderedMap<string, CacheEntry>([], (a, b) => (a < b ? -1 : a > b ? 1 : 0));
   private readonly window: CacheEvent[] = [];
+  /** Every change of this resource after this revision is in the window (the load's, then the last trimmed event's). */
+  private windowFrom = 0;
+  private readonly windowSize = windowSize();
   private readonly watchers = new Map<CacheWatcher, Filter>();
+  private selectiveWatchers = 0;
+  /** Labels and fields of objects being written, taken from the object itself, until their event arrives. */
+  private readonly offered = new Map<string, { bytes: Buffer; attrs: SelectableAttrs }>();
   private readonly waiters: Array<{ rv: number; resolve: () => void }> = [];
   private storeWatch: Watcher | undefined;
   revision = 0;
@@ -119,6 +131,7 @@ export class WatchCache {
     const r = await this.store.range(key, { end });
     for (const kv of r.kvs) this.objects.setElement(kv.key, this.stored(kv));
     this.revision = r.header.revision;
+    this.windowFrom = r.header.revision;
     this.storeWatch = await this.store.watch(key, { end, fromRevision: r.header.revision + 1, progressNotify: true }, {
       onEvents: (events, revision) => this.apply(events, revision),
       onProgress: (revision) => this.advance(revision),
@@ -135,7 +148,25 @@ export class WatchCache {
     const bytes = withResourceVersion(kv.value, kv.modRevision) ?? entryBytes(decodeObject(kv));
     const rest = kv.key.slice(this.gs.prefix.length);
     const slash = this.gs.info.namespaced ? rest.indexOf('/') : -1;
-    return new CacheEntry(kv.key, slash >= 0 ? rest.slice(0, slash) : '', slash >= 0 ? rest.slice(slash + 1) : rest, bytes, kv.modRevision);
+    let attrs: SelectableAttrs | undefined;
+    const o = this.offered.get(kv.key);
+    if (o) {
+      this.offered.delete(kv.key);
+      if (o.bytes.equals(kv.value)) attrs = o.attrs;
+    }
+    return new CacheEntry(kv.key, slash >= 0 ? rest.slice(0, slash) : '', slash >= 0 ? rest.slice(slash + 1) : rest, bytes, kv.modRevision, undefined, attrs);
+  }
+
+  /**
+   * An object is about to be written as `bytes`: while watchers with selectors are on, its
+   * labels and fields are worked out now, from the object, instead of from a parse of the event.
+   */
+  offer(key: string, bytes: Buffer, obj: KubeObject): void {
+    if (this.selectiveWatchers === 0) return;
+    // Writes that never happened (conflicts, dry runs) leave entries behind: keep it bounded.
+    if (this.offered.size >= 4096) this.offered.clear();
+    const a = selectableAttrs(obj, this.gs.strategy);
+    this.offered.set(key, { bytes, attrs: { labels: a.labels ? { ...a.labels } : undefined, fields: a.fields } });
   }
 
   private apply(events: WatchEvent[], revision: number): void {
@@ -155,8 +186,8 @@ export class WatchCache {
         ce = { type: 'DELETED', rv: ev.kv.modRevision, cur: new CacheEntry(key, prev.namespace, prev.name, entryBytes(last), ev.kv.modRevision, last), prev };
       }
       this.window.push(ce);
-      // Trimmed in steps of WINDOW/4: one splice per 2,500 events instead of a 10k-entry shift per event.
-      if (this.window.length > WINDOW + WINDOW / 4) this.window.splice(0, this.window.length - WINDOW);
+      // Trimmed in steps of a quarter window: one splice per 2,500 events instead of a 10k-entry shift per event.
+      if (this.window.length > this.windowSize * 1.25) this.windowFrom = this.window.splice(0, this.window.length - this.windowSize).at(-1)!.rv;
       this.revision = ce.rv;
       for (const [w, f] of this.watchers) dispatch(w, f, ce);
       ce.prev?.supersede();
@@ -179,6 +210,8 @@ export class WatchCache {
     // Lost the storage watch (compaction while behind, backend lost): start over from a fresh list.
     for (const w of this.watchers.keys()) w.expire(`watch cache restarted: ${err.message}`);
     this.watchers.clear();
+    this.selectiveWatchers = 0;
+    this.offered.clear();
     this.objects.clear();
     this.window.length = 0;
     this.ready = undefined;
@@ -242,17 +275,22 @@ export class WatchCache {
     if (initialEvents) {
       for (const e of this.list(filter)) w.send('ADDED', e, e.rv);
     } else if (fromRv < this.revision) {
-      const oldest = this.window.length > 0 ? this.window[0].rv : this.revision + 1;
-      if (fromRv < oldest - 1 && !(this.window.length === 0 && fromRv >= this.revision)) {
-        throw new StatusError(410, 'Expired', `too old resource version: ${fromRv} (${oldest - 1})`);
+      // A quiet resource's window may be empty while other resources move the revision on: a
+      // watch from any revision since the load (or the last trimmed event) misses nothing.
+      if (fromRv < this.windowFrom) {
+        throw new StatusError(410, 'Expired', `too old resource version: ${fromRv} (${this.windowFrom})`);
       }
       for (const ce of this.window) if (ce.rv > fromRv) dispatch(w, filter, ce);
     }
     this.watchers.set(w, filter);
+    if (filter.selective) this.selectiveWatchers++;
   }
 
   unwatch(w: CacheWatcher): void {
+    const f = this.watchers.get(w);
+    if (!f) return;
     this.watchers.delete(w);
+    if (f.selective) this.selectiveWatchers--;
   }
 
   get watcherCount(): number {

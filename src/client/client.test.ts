@@ -16,14 +16,25 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/** A small watch cache window: a few dozen writes make resourceVersion 1 "too old". */
+const WINDOW = 40;
+
 const targets: Record<string, () => Promise<Target>> = {
   'TLS (k8ts server child process, kubeconfig)': async () => {
-    const server: TestServer = await startServer();
+    const server: TestServer = await startServer({ env: { K8TS_WATCH_CACHE_WINDOW: String(WINDOW) } });
     const client = KubeClient.fromKubeconfig(server.kubeconfig);
     return { client, stop: async () => (client.close(), await server.stop()) };
   },
   'in-process (ApiServer.connectInProcess)': async () => {
-    const env: InProcessServer = await startInProcess();
+    const before = process.env.K8TS_WATCH_CACHE_WINDOW;
+    process.env.K8TS_WATCH_CACHE_WINDOW = String(WINDOW);
+    let env: InProcessServer;
+    try {
+      env = await startInProcess();
+    } finally {
+      if (before === undefined) delete process.env.K8TS_WATCH_CACHE_WINDOW;
+      else process.env.K8TS_WATCH_CACHE_WINDOW = before;
+    }
     return { client: env.client(), stop: () => env.stop() };
   },
 };
@@ -179,6 +190,24 @@ describe.each(Object.keys(targets))('KubeClient over %s', (which) => {
     expect(await it.next()).toEqual({ done: true, value: undefined });
   });
 
+  it('a selector watch sees objects enter (ADDED) and leave (DELETED) its selection as their labels change', async () => {
+    const l = await c.list(Resources.configmaps, ns);
+    const w = await c.watch(Resources.configmaps, ns, { resourceVersion: l.metadata.resourceVersion, labelSelector: 'sel=in' });
+    const it = w[Symbol.asyncIterator]();
+    let o = await c.create(Resources.configmaps, ns, cm('mover', { v: '0' }, { sel: 'out' }));
+    for (const [sel, v] of [['in', '1'], ['in', '2'], ['out', '3'], ['in', '4']]) {
+      o = await c.update(Resources.configmaps, ns, { ...o, metadata: { ...o.metadata, labels: { sel } }, data: { v } });
+    }
+    const evs = await take(it, 4);
+    expect(evs.map((e) => [e.type, ((e.object as KubeObject).data as Record<string, string> | undefined)?.v, (e.object.metadata?.labels as Record<string, string> | undefined)?.sel])).toEqual([
+      ['ADDED', '1', 'in'],
+      ['MODIFIED', '2', 'in'],
+      ['DELETED', '2', 'in'],
+      ['ADDED', '4', 'in'],
+    ]);
+    w.stop();
+  });
+
   it('watches with bookmarks (streaming list: initial events, then the initial-events-end bookmark)', async () => {
     await c.create(Resources.configmaps, ns, cm('bm', {}, { bm: '1' }));
     const w = await c.watch(Resources.configmaps, ns, { labelSelector: 'bm=1', sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '0', allowWatchBookmarks: true });
@@ -193,7 +222,10 @@ describe.each(Object.keys(targets))('KubeClient over %s', (which) => {
   });
 
   it('delivers a 410 for a too-old resourceVersion as an ERROR event carrying the Status', async () => {
-    // Every write so far is past resourceVersion 1, which no watch window still holds.
+    // Enough ConfigMap writes to push resourceVersion 1 out of the window.
+    await c.create(Resources.configmaps, ns, cm('filler', { n: '0' }));
+    for (let i = 1; i <= WINDOW * 2; i++) await c.update(Resources.configmaps, ns, cm('filler', { n: String(i) }));
+    await c.delete(Resources.configmaps, ns, 'filler');
     const w = await c.watch(Resources.configmaps, '', { resourceVersion: '1' });
     const [ev] = await take(w[Symbol.asyncIterator](), 1);
     expect(ev.type).toBe('ERROR');

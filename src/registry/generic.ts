@@ -112,9 +112,29 @@ export class GenericStore {
     return this.strategy.ttlSeconds ? leaseFor(this.store, this.strategy.ttlSeconds) : undefined;
   }
 
-  private encode(obj: KubeObject): Buffer {
-    if (this.storageApiVersion === this.apiVersion) return encodeObject(obj);
-    return encodeObject(convert({ ...obj, apiVersion: this.apiVersion }, this.apiVersion, this.storageApiVersion));
+  /**
+   * Told of every object about to be written (its key, the stored bytes and the object they
+   * encode), before the write: the watch cache keeps what it needs so that the write's event
+   * costs no parse.
+   */
+  onEncode: ((key: string, bytes: Buffer, stored: KubeObject) => void) | undefined;
+
+  private encode(obj: KubeObject, key: string): Buffer {
+    const stored = this.storageApiVersion === this.apiVersion ? obj : convert({ ...obj, apiVersion: this.apiVersion }, this.apiVersion, this.storageApiVersion);
+    const bytes = encodeObject(stored);
+    this.onEncode?.(key, bytes, stored);
+    return bytes;
+  }
+
+  private readonly written = new WeakMap<KubeObject, Buffer>();
+
+  /**
+   * The stored JSON (without resourceVersion) of an object this store just wrote and returned,
+   * when it is stored in the served version: a response can be those bytes (as upstream answers
+   * with what it stored) instead of a new encoding.
+   */
+  writtenBytes(obj: KubeObject): Buffer | undefined {
+    return this.storageApiVersion === this.apiVersion ? this.written.get(obj) : undefined;
   }
 
   key(namespace: string, name: string): string {
@@ -189,10 +209,11 @@ export class GenericStore {
     const key = this.key(namespace, name);
     await this.strategy.allocate?.(obj, this.store, false);
     let r;
+    const value = this.encode(obj, key);
     try {
       r = await this.store.txn({
         compare: [{ key, target: 'version', result: '=', value: 0 }],
-        success: [{ type: 'put', key, value: this.encode(obj), lease: await this.lease() }],
+        success: [{ type: 'put', key, value, lease: await this.lease() }],
       });
     } catch (err) {
       await this.strategy.release?.(obj, this.store);
@@ -204,6 +225,7 @@ export class GenericStore {
       throw alreadyExists(this.gr, name);
     }
     m.resourceVersion = String(r.header.revision);
+    this.written.set(obj, value);
     return obj;
   }
 
@@ -265,12 +287,14 @@ export class GenericStore {
     const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];
     // The last finalizer gone from an object being deleted (and not waiting out a grace period) deletes it.
     const finalize = fm.deletionTimestamp !== undefined && !fm.deletionGracePeriodSeconds && (fm.finalizers ?? []).length === 0 && specFinalizers.length === 0;
+    const value = finalize ? undefined : this.encode(next, key);
     const r = await this.store.txn({
       compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
-      success: [finalize ? { type: 'delete', key } : { type: 'put', key, value: this.encode(next), lease: await this.lease() }],
+      success: [value ? { type: 'put', key, value, lease: await this.lease() } : { type: 'delete', key }],
     });
     if (!r.succeeded) return 'retry';
     fm.resourceVersion = String(r.header.revision);
+    if (value) this.written.set(next, value);
     if (finalize) await this.strategy.release?.(next, this.store);
     return { object: next, created: false };
   }
@@ -369,7 +393,7 @@ export class GenericStore {
         if (opts.dryRun) return { object: next, deleted: false };
         const r = await this.store.txn({
           compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
-          success: [{ type: 'put', key, value: this.encode(next), lease: await this.lease() }],
+          success: [{ type: 'put', key, value: this.encode(next, key), lease: await this.lease() }],
         });
         if (!r.succeeded) continue;
         nm.resourceVersion = String(r.header.revision);
@@ -386,7 +410,7 @@ export class GenericStore {
         if (opts.dryRun) return { object: next, deleted: false };
         const r = await this.store.txn({
           compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
-          success: [{ type: 'put', key, value: this.encode(next) }],
+          success: [{ type: 'put', key, value: this.encode(next, key) }],
         });
         if (!r.succeeded) continue;
         nm.resourceVersion = String(r.header.revision);

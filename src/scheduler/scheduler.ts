@@ -24,6 +24,11 @@ export interface SchedulerOptions {
   schedulerName?: string;
   /** Binds in flight at once. */
   parallelBinds?: number;
+  /**
+   * Upstream's percentageOfNodesToScore: stop filtering once this share of the nodes was found
+   * feasible. Default 0, upstream's adaptive default (all nodes below 100; 42% of 1,000 nodes).
+   */
+  percentageOfNodesToScore?: number;
   logger?: Logger;
 }
 
@@ -44,6 +49,7 @@ export class Scheduler {
   private readonly name: string;
   private readonly log: Logger;
   private readonly parallel: number;
+  private readonly percentage: number;
   private readonly snapshot = new Snapshot();
   private readonly informers: SharedInformerFactory;
   private readonly recorder: EventRecorder;
@@ -64,6 +70,7 @@ export class Scheduler {
     this.name = opts.schedulerName ?? 'default-scheduler';
     this.log = opts.logger ?? stderrLogger('scheduler');
     this.parallel = opts.parallelBinds ?? 64;
+    this.percentage = opts.percentageOfNodesToScore ?? 0;
     this.informers = new SharedInformerFactory(client);
     this.recorder = new EventRecorder(client, { component: 'default-scheduler' });
   }
@@ -214,7 +221,11 @@ export class Scheduler {
     const pod = q.pod;
     q.attempts++;
     const defaultSpread = this.workloads && (pod.spec.topologySpreadConstraints ?? []).length === 0 ? defaultSpreadSelector(pod, this.workloads) : null;
-    const result = schedulePod(this.snapshot, pod, { pdbs: (this.pdbs?.store.list() ?? []) as unknown as PodDisruptionBudget[], defaultSpreadSelector: defaultSpread });
+    const result = schedulePod(this.snapshot, pod, {
+      pdbs: (this.pdbs?.store.list() ?? []) as unknown as PodDisruptionBudget[],
+      defaultSpreadSelector: defaultSpread,
+      percentageOfNodesToScore: this.percentage,
+    });
     if ('node' in result) {
       this.stats.scheduled++;
       this.snapshot.assume(pod, result.node);

@@ -9,7 +9,7 @@ import { attrsMatcher, decodeContinue, encodeContinue, objectMatcher, parseListO
 import type { Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { partialMetadata, toTable } from '../table.ts';
-import type { CacheEntry, CacheWatcher, EventType, Filter } from '../watch-cache.ts';
+import { withResourceVersion, type CacheEntry, type CacheWatcher, type EventType, type Filter } from '../watch-cache.ts';
 import { WatchWriter } from '../watch-writer.ts';
 import { scaleOf } from './scale.ts';
 
@@ -26,10 +26,24 @@ export async function handleGet(reg: Registry, ri: RequestInfo, q: URLSearchPara
 }
 
 export function respondObject(reg: Registry, obj: KubeObject, neg: Negotiated, res: ServerResponse, code: number, q: URLSearchParams): void {
+  if (!neg.table && !neg.metadataOnly) {
+    const stored = writtenJson(reg, obj);
+    if (stored) return writeBytes(res, code, stored, neg.gzip);
+  }
   withTypeMeta(reg, obj);
   if (neg.table) return writeJson(res, code, toTable(reg.info.kind, [obj], { resourceVersion: obj.metadata?.resourceVersion }, q.get('includeObject') ?? 'Metadata'), neg.gzip);
   if (neg.metadataOnly) return writeJson(res, code, partialMetadata(obj), neg.gzip);
   writeJson(res, code, obj, neg.gzip);
+}
+
+/** What the store just wrote for `obj` (its resourceVersion added), if it starts with this resource's apiVersion and kind. */
+function writtenJson(reg: Registry, obj: KubeObject): Buffer | undefined {
+  const bytes = reg.gs.writtenBytes(obj);
+  const rv = Number(obj.metadata?.resourceVersion);
+  if (!bytes || !(rv > 0)) return undefined;
+  const head = `{"apiVersion":"${apiVersionOf(reg.info.group, reg.info.version)}","kind":"${reg.info.kind}","metadata":{`;
+  if (bytes.length < head.length || bytes.toString('latin1', 0, head.length) !== head) return undefined;
+  return withResourceVersion(bytes, rv);
 }
 
 export function withTypeMeta(reg: Registry, obj: KubeObject): KubeObject {
@@ -39,9 +53,11 @@ export function withTypeMeta(reg: Registry, obj: KubeObject): KubeObject {
 }
 
 function filterFor(reg: Registry, ri: RequestInfo, opts: ListOptions): Filter {
-  const match = attrsMatcher(opts);
   const strategy = reg.gs.strategy;
-  return { namespace: ri.namespace, name: opts.nameEquals, matches: (e: CacheEntry) => match(e.attrs(strategy)) };
+  // Without selectors nothing needs the entry's labels or fields (working them out parses it).
+  if (opts.labelSelector.length === 0 && opts.fieldSelector.length === 0) return { namespace: ri.namespace, name: opts.nameEquals, matches: () => true };
+  const match = attrsMatcher(opts);
+  return { namespace: ri.namespace, name: opts.nameEquals, selective: true, matches: (e: CacheEntry) => match(e.attrs(strategy)) };
 }
 
 export async function handleList(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, res: ServerResponse): Promise<void> {
