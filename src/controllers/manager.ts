@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { KubeClient } from '../client/kube-client.ts';
 import { EventRecorder } from './framework/events.ts';
-import { SharedInformerFactory } from './framework/informer.ts';
+import { SharedInformerFactory, type InformerPoolLike } from './framework/informer.ts';
 import { LeaderElector } from './framework/leader-election.ts';
 import { stderrLogger, type Logger } from './framework/log.ts';
 
@@ -38,6 +38,8 @@ export interface ManagerOptions {
   /** Run only while holding the Lease (default true). */
   leaderElection?: boolean;
   identity?: string;
+  /** Lists and watches shared with other components on this thread (the scheduler). */
+  informerPool?: InformerPoolLike;
   logger?: Logger;
 }
 
@@ -71,7 +73,7 @@ export class ControllerManager {
   private async lead(): Promise<void> {
     if (this.running) return;
     const client = this.opts.client;
-    const informers = new SharedInformerFactory(client);
+    const informers = new SharedInformerFactory(client, { stripManagedFields: true }, this.opts.informerPool);
     const recorders: EventRecorder[] = [];
     const ctx: ControllerContext = {
       client,

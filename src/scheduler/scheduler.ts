@@ -8,7 +8,7 @@ import { StatusError } from '../api/status.ts';
 import type { KubeClient } from '../client/kube-client.ts';
 import { Resources, type GVR } from '../client/resources.ts';
 import { EventRecorder } from '../controllers/framework/events.ts';
-import { deletedObject, SharedInformerFactory, type Informer } from '../controllers/framework/informer.ts';
+import { deletedObject, SharedInformerFactory, type Informer, type InformerPoolLike } from '../controllers/framework/informer.ts';
 import { stderrLogger, type Logger } from '../controllers/framework/log.ts';
 import { defaultSpreadSelector, type WorkloadListers } from './defaultspread.ts';
 import { watchVolumes, workloadListers } from './informers.ts';
@@ -29,6 +29,8 @@ export interface SchedulerOptions {
    * feasible. Default 0, upstream's adaptive default (all nodes below 100; 42% of 1,000 nodes).
    */
   percentageOfNodesToScore?: number;
+  /** Lists and watches shared with other components on this thread (the controller manager). */
+  informerPool?: InformerPoolLike;
   logger?: Logger;
 }
 
@@ -71,7 +73,7 @@ export class Scheduler {
     this.log = opts.logger ?? stderrLogger('scheduler');
     this.parallel = opts.parallelBinds ?? 64;
     this.percentage = opts.percentageOfNodesToScore ?? 0;
-    this.informers = new SharedInformerFactory(client);
+    this.informers = new SharedInformerFactory(client, { stripManagedFields: true }, opts.informerPool);
     this.recorder = new EventRecorder(client, { component: 'default-scheduler' });
   }
 

@@ -66,7 +66,7 @@ export class SimulatedNodes {
     }
     const agents = [...this.agents.values()];
     for (let i = 0; i < agents.length; i += 50) await Promise.all(agents.slice(i, i + 50).map((a) => a.start()));
-    const informer = new Informer<KubeObject>(this.client, Resources.pods, { fieldSelector: 'spec.nodeName!=', logger: silentLogger });
+    const informer = new Informer<KubeObject>(this.client, Resources.pods, { fieldSelector: 'spec.nodeName!=', stripManagedFields: true, logger: silentLogger });
     const route = (pod: KubeObject) => this.agents.get(String((pod.spec as { nodeName?: string } | undefined)?.nodeName ?? ''));
     informer.addEventHandler({
       onAdd: (pod) => route(pod)?.podChanged(pod),
@@ -79,7 +79,7 @@ export class SimulatedNodes {
     informer.start();
     this.informer = informer;
     // A node annotated simulated.k8ts.io/stop=true goes silent, as a crashed kubelet would.
-    const nodes = new Informer<KubeObject>(this.client, Resources.nodes, { logger: silentLogger });
+    const nodes = new Informer<KubeObject>(this.client, Resources.nodes, { stripManagedFields: true, logger: silentLogger });
     const check = (n: KubeObject) => {
       if (n.metadata?.annotations?.[STOP_ANNOTATION] === 'true') this.stopNode(n.metadata.name ?? '');
       else this.agents.get(n.metadata?.name ?? '')?.nodeObserved(n);

@@ -85,13 +85,18 @@ export function checkNamespace(reg: Registry, ri: RequestInfo, obj: KubeObject):
   if (reg.info.namespaced && ns && ns !== ri.namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
 }
 
+/** Cached namespace versions known to be neither deleted nor terminating (a new version is a new entry). */
+const activeNamespaces = new WeakSet<object>();
+
 /** NamespaceLifecycle admission: new objects need an existing namespace that is not terminating. */
 export async function admitNamespace(regs: Registries, reg: Registry, ns: string, name = ''): Promise<void> {
   if (!reg.info.namespaced) return;
   const nsReg = regs.get('', 'v1', 'namespaces');
   if (!nsReg) return;
   // The namespace cache answers almost always; a namespace created a moment ago may not be in it yet.
-  let obj: KubeObject | undefined = nsReg.cache.get('', ns)?.obj;
+  const entry = nsReg.cache.get('', ns);
+  if (entry && activeNamespaces.has(entry)) return;
+  let obj: KubeObject | undefined = entry?.obj;
   if (!obj) {
     try {
       obj = await nsReg.gs.get('', ns);
@@ -105,6 +110,7 @@ export async function admitNamespace(regs: Registries, reg: Registry, ns: string
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
     });
   }
+  if (entry) activeNamespaces.add(entry);
 }
 
 export async function handleCreate(regs: Registries, reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -101,6 +101,8 @@ export class EventRecorder {
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
+  private dropped = 0;
+  private dropLoggedAt = 0;
   private closed = false;
 
   constructor(client: KubeClient, opts: EventRecorderOptions) {
@@ -124,7 +126,14 @@ export class EventRecorder {
     }
     if (!this.allow(ref)) return;
     if (this.queued >= this.maxQueued) {
-      this.log.warn(`event ${reason} about ${ref.kind}/${ref.name} dropped: ${this.queued} events queued`);
+      // One line per 10 s at most: a burst drops thousands.
+      this.dropped++;
+      const now = Date.now();
+      if (now - this.dropLoggedAt >= 10_000) {
+        this.log.warn(`${this.dropped} event(s) dropped (the latest: ${reason} about ${ref.kind}/${ref.name}): ${this.queued} events queued`);
+        this.dropped = 0;
+        this.dropLoggedAt = now;
+      }
       return;
     }
     this.queued++;

@@ -10,6 +10,7 @@ import { ADMIN, startInProcess, type InProcessServer } from '../../client/testin
 import { DeletedFinalStateUnknown, Informer, SharedInformerFactory, deletedObject, type EventHandlers } from './informer.ts';
 import { Indexer, Indexers, keyOf } from './store.ts';
 import { silentLogger } from './log.ts';
+import { InformerPool } from './informer-pool.ts';
 
 let env: InProcessServer;
 
@@ -263,6 +264,27 @@ describe('Informer', () => {
     await inf.stop();
   });
 
+  it('with stripManagedFields keeps no managedFields; an update from its copy keeps the stored ones', async () => {
+    const c = env.client();
+    await c.create(Resources.configmaps, 'inf', cm('trimmed', { a: '1' }), { fieldManager: 'first' });
+    const inf = new Informer(c, Resources.configmaps, { namespace: 'inf', stripManagedFields: true, logger: silentLogger });
+    let updated: KubeObject | undefined;
+    inf.addEventHandler({ onUpdate: (_o, n) => void (n.metadata?.name === 'trimmed' && (updated = n)) });
+    inf.start();
+    try {
+      await inf.waitForSync();
+      const listed = inf.store.getByKey('inf/trimmed')!;
+      expect(listed.metadata?.managedFields).toBeUndefined();
+      const after = await c.update(Resources.configmaps, 'inf', { ...listed, data: { a: '2' } }, { fieldManager: 'second' });
+      expect((after.metadata?.managedFields as Array<{ manager: string }> | undefined)?.map((m) => m.manager)).toEqual(['first', 'second']);
+      await until('the update event', () => updated !== undefined);
+      expect(updated!.data).toEqual({ a: '2' });
+      expect(updated!.metadata?.managedFields).toBeUndefined();
+    } finally {
+      await inf.stop();
+    }
+  });
+
   it('waitForSync rejects when the informer stops first, and after a timeout', async () => {
     const c = new GatedClient(inProcessTransport(env.server, ADMIN));
     c.close(); // every request fails: the informer never syncs
@@ -292,6 +314,55 @@ describe('SharedInformerFactory', () => {
     await late.waitForSync(10_000);
     expect(late.store.get(undefined, 'default')).toBeDefined();
     await f.stop();
+  });
+
+  it('factories on one InformerPool share one list and watch, each with its own handlers, indexes and lifetime', async () => {
+    const c = new GatedClient(inProcessTransport(env.server, ADMIN));
+    const pool = new InformerPool(c, { logger: silentLogger });
+    const seen = { a: [] as string[], b: [] as string[], late: [] as string[] };
+    const record = (who: keyof typeof seen): EventHandlers => ({
+      onAdd: (o) => seen[who].push(`add ${o.metadata?.name}`),
+      onUpdate: (_o, n) => seen[who].push(`update ${n.metadata?.name} ${String((n as KubeObject & { data?: { v?: string } }).data?.v)}`),
+      onDelete: (x) => seen[who].push(`delete ${deletedObject(x).metadata?.name}`),
+    });
+    const fa = new SharedInformerFactory(c, { logger: silentLogger }, pool);
+    const fb = new SharedInformerFactory(c, { logger: silentLogger }, pool);
+    const a = fa.informerFor(Resources.configmaps, { namespace: 'pool' });
+    const b = fb.informerFor(Resources.configmaps, { namespace: 'pool' }, { byV: (o) => [String((o as KubeObject & { data?: { v?: string } }).data?.v)] });
+    a.addEventHandler(record('a'));
+    b.addEventHandler(record('b'));
+    await c.create(Resources.namespaces, undefined, { metadata: { name: 'pool' } });
+    await c.create(Resources.configmaps, 'pool', cm('one', { v: '1' }));
+    fa.start();
+    fb.start();
+    await fa.waitForSync(10_000);
+    await fb.waitForSync(10_000);
+    expect(pool.size).toBe(1);
+    expect(c.lists).toBe(1);
+    expect(c.watches).toBe(1);
+    const one = await c.get(Resources.configmaps, 'pool', 'one');
+    await c.update(Resources.configmaps, 'pool', { ...one, data: { v: '2' } });
+    await until('both see the update', () => seen.a.length === 2 && seen.b.length === 2);
+    expect(a.store.getByKey('pool/one')).toBe(b.store.getByKey('pool/one'));
+    expect(b.store.byIndex('byV', '2').map(keyOf)).toEqual(['pool/one']);
+    expect(a.store.hasIndex('byV')).toBe(false);
+    // One factory stops (its leader election lost): the other goes on, on the same watch.
+    await fa.stop();
+    await c.create(Resources.configmaps, 'pool', cm('two', { v: '1' }));
+    await until('b sees two', () => seen.b.includes('add two'));
+    expect(seen.a).toEqual(['add one', 'update one 2']);
+    // A factory started later gets the current objects first.
+    const fl = new SharedInformerFactory(c, { logger: silentLogger }, pool);
+    fl.informerFor(Resources.configmaps, { namespace: 'pool' }).addEventHandler(record('late'));
+    fl.start();
+    await fl.waitForSync(10_000);
+    expect(seen.late.sort()).toEqual(['add one', 'add two']);
+    await c.delete(Resources.configmaps, 'pool', 'one');
+    await until('deletes', () => seen.b.includes('delete one') && seen.late.includes('delete one'));
+    expect(c.watches).toBe(1);
+    await fb.stop();
+    await fl.stop();
+    expect(pool.size).toBe(0);
   });
 });
 

@@ -3,7 +3,9 @@
 // seen; a 410 (refused watch, or an ERROR event with code 410) means that resourceVersion is gone
 // from the server's window, so the informer re-lists and replaces its store, reporting what
 // changed meanwhile (deletions as DeletedFinalStateUnknown tombstones). A shared informer factory
-// gives one informer per (resource, namespace, selectors).
+// gives one informer per (resource, namespace, selectors); factories given one InformerPool
+// (informer-pool.ts) also share the list and watch, each informer keeping its own handlers and
+// indexes over the same objects.
 import type { KubeObject } from '../../api/object.ts';
 import type { Status } from '../../api/status.ts';
 import { StatusError } from '../../api/status.ts';
@@ -49,7 +51,21 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
   watchTimeoutSeconds?: number;
   /** Backoff after failures: from initialMs doubling to maxMs (default 800 ms → 30 s). */
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Drop metadata.managedFields from what the store keeps (as upstream's controller manager and
+   * scheduler trim their informers): nothing reads them, and they are ~40% of a pod. An update
+   * built from a cached object leaves them out, which keeps the stored ones.
+   */
+  stripManagedFields?: boolean;
+  /** Follow this shared list and watch instead of running one (see InformerPool). */
+  shared?: InformerSource<T>;
   logger?: Logger;
+}
+
+/** A shared list and watch: acquire() starts following it (and hands out its informer), release() stops. */
+export interface InformerSource<T extends KubeObject = KubeObject> {
+  acquire(): Informer<T>;
+  release(): void;
 }
 
 export interface InformerStats {
@@ -139,7 +155,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.loop = this.run();
+    this.loop = this.opts.shared ? this.follow(this.opts.shared) : this.run();
     if (this.opts.resyncPeriodMs && this.opts.resyncPeriodMs > 0) {
       this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncPeriodMs);
       this.resyncTimer.unref();
@@ -154,6 +170,39 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.wakeSleep?.();
     for (const w of [...this.syncWaiters]) w.resolve();
     await this.loop;
+  }
+
+  /** Mirrors a shared informer: its store's objects (the same ones), its changes, its sync. */
+  private async follow(shared: InformerSource<T>): Promise<void> {
+    const src = shared.acquire();
+    const reg = src.addEventHandler({
+      onAdd: (obj) => this.mirror(src, obj),
+      onUpdate: (_old, obj) => this.mirror(src, obj),
+      onDelete: (x) => {
+        this.lastSyncResourceVersion = src.lastSyncResourceVersion;
+        if (this.store.delete(x instanceof DeletedFinalStateUnknown ? x.key : keyOf(x))) this.dispatch('onDelete', (h) => h.onDelete?.(x));
+      },
+    });
+    const stopped = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      await Promise.race([src.waitForSync(2 ** 31 - 1).catch(() => undefined), stopped]);
+      if (!this.stopped && src.hasSynced()) {
+        this.lastSyncResourceVersion = src.lastSyncResourceVersion;
+        this.synced = true;
+        for (const w of [...this.syncWaiters]) w.resolve();
+      }
+      await stopped;
+    } finally {
+      reg.remove();
+      shared.release();
+    }
+  }
+
+  private mirror(src: Informer<T>, obj: T): void {
+    this.lastSyncResourceVersion = src.lastSyncResourceVersion;
+    const old = this.store.set(obj);
+    if (old) this.dispatch('onUpdate', (h) => h.onUpdate?.(old, obj));
+    else this.dispatch('onAdd', (h) => h.onAdd?.(obj, !this.synced));
   }
 
   private async run(): Promise<void> {
@@ -245,6 +294,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       obj.apiVersion = this.gvr.group ? `${this.gvr.group}/${this.gvr.version}` : this.gvr.version;
       obj.kind = this.gvr.kind;
     }
+    // Assigned, not deleted: a delete would turn every metadata object into a slow dictionary.
+    if (this.opts.stripManagedFields && obj.metadata?.managedFields !== undefined) obj.metadata.managedFields = undefined;
     return obj;
   }
 
@@ -347,6 +398,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 }
 
+/** What SharedInformerFactory needs of an InformerPool. */
+export interface InformerPoolLike {
+  source<T extends KubeObject>(gvr: GVR, key: InformerKey): InformerSource<T>;
+}
+
 export interface InformerKey {
   namespace?: string;
   labelSelector?: string;
@@ -363,9 +419,13 @@ export class SharedInformerFactory {
   private readonly informers = new Map<string, Informer<KubeObject>>();
   private started = false;
 
-  constructor(client: KubeClient, defaults: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'indexers'> = {}) {
+  private readonly pool: InformerPoolLike | undefined;
+
+  /** With a pool, informers follow the pool's shared lists and watches instead of running their own. */
+  constructor(client: KubeClient, defaults: Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'indexers'> = {}, pool?: InformerPoolLike) {
     this.client = client;
     this.defaults = defaults;
+    this.pool = pool;
   }
 
   /** The shared informer; `indexers` are added to it (names must not clash between callers). */
@@ -373,7 +433,7 @@ export class SharedInformerFactory {
     const id = `${gvr.group}/${gvr.version}/${gvr.resource}|${key.namespace ?? ''}|${key.labelSelector ?? ''}|${key.fieldSelector ?? ''}`;
     let inf = this.informers.get(id) as Informer<T> | undefined;
     if (!inf) {
-      inf = new Informer<T>(this.client, gvr, { ...this.defaults, ...key } as InformerOptions<T>);
+      inf = new Informer<T>(this.client, gvr, { ...this.defaults, ...key, shared: this.pool?.source<T>(gvr, key) } as InformerOptions<T>);
       this.informers.set(id, inf as unknown as Informer<KubeObject>);
       if (this.started) inf.start();
     }
