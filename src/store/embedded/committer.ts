@@ -1,8 +1,15 @@
-// Group commit: every write applied while a disk sync is in flight joins the next single LevelDB
-// batch, which is written with sync: true. Callers are answered only once their batch is durable.
+// Group commit: every write applied while a disk sync is in flight joins the next single batch.
+// Callers are answered only once their batch is durable: with a write-ahead log (the default),
+// once its log record is written (one O_DSYNC write); LevelDB then takes the batches without
+// sync, several at a time, and a synced LevelDB write frees each full log segment. Without a log,
+// the batch is written to LevelDB with sync: true.
 import type { ClassicLevel } from 'classic-level';
 import type { ChangeEvent, LevelWrite } from './state-machine.ts';
 import { META_REVISION, encodeNumber } from './codec.ts';
+import type { Wal } from './wal.ts';
+
+/** How long durable batches wait to go to LevelDB together. */
+const APPLY_DELAY_MS = 10;
 
 interface Pending {
   writes: LevelWrite[];
@@ -27,10 +34,21 @@ export class Committer {
 
   private readonly db: ClassicLevel<Buffer, Buffer>;
   private readonly hooks: CommitterHooks;
+  private readonly wal: Wal | undefined;
+  /** Durable (logged) writes LevelDB does not have yet, their records (still readable here), and the full segment they free. */
+  private unapplied: LevelWrite[] = [];
+  private unappliedRecords = new Map<number, Buffer>();
+  private freeSegment: number | undefined;
+  private applying: Promise<void> | undefined;
+  private applyingRecords: Map<number, Buffer> | undefined;
+  /** LevelDB's last write was synced (true after opening: the replay syncs). */
+  private levelSynced = true;
+  private applyTimer: NodeJS.Timeout | undefined;
 
-  constructor(db: ClassicLevel<Buffer, Buffer>, revision: number, hooks: CommitterHooks) {
+  constructor(db: ClassicLevel<Buffer, Buffer>, revision: number, hooks: CommitterHooks, wal?: Wal) {
     this.db = db;
     this.hooks = hooks;
+    this.wal = wal;
     this.durableRevision = revision;
     this.next = this.empty(revision);
   }
@@ -41,7 +59,7 @@ export class Committer {
 
   /** Record bytes written but not yet durable, for reads that must see the newest state. */
   pendingRecord(pointer: number): Buffer | undefined {
-    return this.next.records.get(pointer) ?? this.inFlight?.records.get(pointer);
+    return this.next.records.get(pointer) ?? this.inFlight?.records.get(pointer) ?? this.unappliedRecords.get(pointer) ?? this.applyingRecords?.get(pointer);
   }
 
   /** Queues the writes of one applied command; resolves when they are durable. */
@@ -82,7 +100,9 @@ export class Committer {
     const ops: LevelWrite[] = batch.writes;
     if (batch.revision > this.durableRevision) ops.push({ type: 'put', key: META_REVISION, value: encodeNumber(batch.revision) });
     try {
-      if (ops.length > 0) await this.db.batch(ops, { sync: true });
+      if (this.wal) {
+        if (ops.length > 0) this.log(batch, ops);
+      } else if (ops.length > 0) await this.db.batch(ops, { sync: true });
     } catch (err) {
       this.fail(err as Error, batch);
       return;
@@ -98,6 +118,50 @@ export class Committer {
     }
   }
 
+  /** Writes the batch to the log (durable on return) and queues it for LevelDB. */
+  private log(batch: Pending, ops: LevelWrite[]): void {
+    const full = this.wal!.append({ from: this.durableRevision + 1, to: batch.revision, writes: ops });
+    for (const w of ops) this.unapplied.push(w);
+    for (const [k, v] of batch.records) this.unappliedRecords.set(k, v);
+    if (full !== undefined) this.freeSegment = full;
+    this.applyTimer ??= setTimeout(() => void this.apply().catch(() => undefined), full !== undefined ? 0 : APPLY_DELAY_MS);
+  }
+
+  /**
+   * Hands the logged writes to LevelDB (one at a time, in order). Synced when asked, or when a
+   * full log segment waits: after that write LevelDB holds everything the segment has.
+   */
+  async apply(sync = false): Promise<void> {
+    clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
+    while (this.applying) await this.applying;
+    if (this.failed) throw this.failed;
+    const ops = this.unapplied;
+    const records = this.unappliedRecords;
+    const free = this.freeSegment;
+    if (ops.length === 0 && free === undefined && (!sync || this.levelSynced)) return;
+    this.unapplied = [];
+    this.unappliedRecords = new Map();
+    this.freeSegment = undefined;
+    // The records stay readable from the map until LevelDB has them.
+    this.applyingRecords = records;
+    this.applying = (async () => {
+      try {
+        const synced = sync || free !== undefined;
+        await this.db.batch(ops.length > 0 ? ops : [{ type: 'put', key: META_REVISION, value: encodeNumber(this.durableRevision) }], { sync: synced });
+        this.levelSynced = synced;
+        if (free !== undefined) this.wal!.remove(free);
+      } catch (err) {
+        this.failed ??= new Error(`store write failed, the store must be reopened: ${(err as Error).message}`);
+        throw this.failed;
+      } finally {
+        this.applyingRecords = undefined;
+        this.applying = undefined;
+      }
+    })();
+    await this.applying;
+  }
+
   private fail(err: Error, batch: Pending): void {
     // The in-memory state is ahead of the disk now: refuse everything from here on.
     this.failed = new Error(`store write failed, the store must be reopened: ${err.message}`);
@@ -106,8 +170,13 @@ export class Committer {
     this.next = this.empty(batch.revision);
   }
 
-  /** Waits for in-flight and queued batches to reach the disk. */
-  async drain(): Promise<void> {
+  /** Waits for in-flight and queued batches to reach the disk, and (with a log) LevelDB to hold them durably; false if a write failed. */
+  async drain(): Promise<boolean> {
     while (this.inFlight || this.next.waiters.length > 0) await this.barrier().catch(() => undefined);
+    if (!this.wal) return !this.failed;
+    return this.apply(true).then(
+      () => true,
+      () => false,
+    );
   }
 }

@@ -1,6 +1,7 @@
 // Crash safety of the embedded store: a child process writing concurrently is killed with SIGKILL
 // at random moments; after reopening, every acknowledged write is there, no txn is torn, and the
-// revision never goes backwards.
+// revision never goes backwards. Every other round uses small write-ahead log segments, so that
+// kills also land while segments fill, change and are freed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,9 +29,9 @@ interface Round {
   ready: number;
 }
 
-function runWriterUntilKilled(dir: string, killAfterMs: number): Promise<Round> {
+function runWriterUntilKilled(dir: string, killAfterMs: number, walSegmentBytes?: number): Promise<Round> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writerScript, dir, '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [writerScript, dir, '16', ...(walSegmentBytes ? [String(walSegmentBytes)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked = new Map<string, number>();
     let ready = -1;
     let buf = '';
@@ -68,7 +69,8 @@ describe('embedded store crash safety (SIGKILL during concurrent writes)', () =>
     let previous = 0;
     let totalAcked = 0;
     for (const [i, delay] of delays(ROUNDS).entries()) {
-      const round = await runWriterUntilKilled(dir, delay);
+      // Every other round with small log segments: kills land around segment changes and checkpoints too.
+      const round = await runWriterUntilKilled(dir, delay, i % 2 === 1 ? 64 * 1024 : undefined);
       expect(round.ready, `round ${i}: the reopened revision went backwards`).toBeGreaterThanOrEqual(previous);
       const store = await EmbeddedStore.open(dir, { compactionRetentionMs: 0 });
       try {

@@ -8,6 +8,7 @@ import { Committer } from './committer.ts';
 import { Compactor, RetentionPolicy } from './compactor.ts';
 import { Lessor } from './lessor.ts';
 import { openDatabase } from './open.ts';
+import type { Wal } from './wal.ts';
 import { StateMachine, type ApplyOutcome, type ChangeEvent, type Command } from './state-machine.ts';
 import { WatchHub } from './watch-hub.ts';
 import { inRange } from './key-index.ts';
@@ -17,6 +18,10 @@ export interface EmbeddedOptions {
   compactionRetentionMs?: number;
   /** Progress notifications for idle watchers that asked for them. Default 5 s. */
   progressNotifyIntervalMs?: number;
+  /** Keep a write-ahead log (default true; see wal.ts); false: every batch is a synced LevelDB write. */
+  wal?: boolean;
+  /** Size of the log's segments (default 16 MiB). */
+  walSegmentBytes?: number;
 }
 
 const MAX_LEASE_TTL = 9_000_000_000;
@@ -32,7 +37,10 @@ export class EmbeddedStore implements Store {
   private readonly db: ClassicLevel<Buffer, Buffer>;
   private readonly sm: StateMachine;
 
-  private constructor(db: ClassicLevel<Buffer, Buffer>, sm: StateMachine, opts: EmbeddedOptions) {
+  private readonly wal: Wal | undefined;
+
+  private constructor(db: ClassicLevel<Buffer, Buffer>, sm: StateMachine, opts: EmbeddedOptions, wal: Wal | undefined) {
+    this.wal = wal;
     this.db = db;
     this.sm = sm;
     this.hub = new WatchHub(
@@ -44,7 +52,7 @@ export class EmbeddedStore implements Store {
       sm.revision,
       opts.progressNotifyIntervalMs ?? 5000,
     );
-    this.committer = new Committer(db, sm.revision, { onDurable: (events, rev) => this.hub.publish(events, rev) });
+    this.committer = new Committer(db, sm.revision, { onDurable: (events, rev) => this.hub.publish(events, rev) }, wal);
     this.compactor = new Compactor(db, sm.index);
     this.lessor = new Lessor((id) => this.leaseRevoke(id));
     for (const [id, l] of sm.leases) this.lessor.refresh(id, l.ttl);
@@ -61,8 +69,8 @@ export class EmbeddedStore implements Store {
 
   /** Opens (creating if absent) the store in `dir`. Refuses a corrupted or foreign directory. */
   static async open(dir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedStore> {
-    const { db, sm, toPrune } = await openDatabase(dir);
-    const store = new EmbeddedStore(db, sm, opts);
+    const { db, sm, toPrune, wal } = await openDatabase(dir, { wal: opts.wal, walSegmentBytes: opts.walSegmentBytes });
+    const store = new EmbeddedStore(db, sm, opts, wal);
     if (toPrune > 0) void store.compactor.prune(sm.compactRevision);
     return store;
   }
@@ -209,6 +217,7 @@ export class EmbeddedStore implements Store {
   /** Changes in revisions [from, to] within the key range, read back from disk. */
   private async history(from: number, to: number, key: string, end: string | undefined): Promise<ChangeEvent[]> {
     const out: ChangeEvent[] = [];
+    await this.committer.apply(); // LevelDB must hold every logged write before it is iterated
     const it = this.db.iterator({ gte: recordKey(pointerOf(from, 0)), lt: recordKey(pointerOf(to + 1, 0)) });
     try {
       for (;;) {
@@ -241,6 +250,7 @@ export class EmbeddedStore implements Store {
 
   async compact(revision: number): Promise<void> {
     await this.submit({ type: 'compact', revision });
+    await this.committer.apply(); // LevelDB deletes only after it holds every logged write
     await this.compactor.prune(revision);
   }
 
@@ -279,8 +289,10 @@ export class EmbeddedStore implements Store {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.lessor.close();
     this.hub.close();
-    await this.committer.drain();
+    const synced = await this.committer.drain();
     await this.compactor.close();
+    // LevelDB holds every logged write durably: the next open has nothing to replay.
+    await this.wal?.close(synced);
     await this.db.close();
   }
 }

@@ -4,11 +4,18 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { DataDirError } from '../errors.ts';
-import { FORMAT, LEASE_PREFIX, META_COMPACT, META_FORMAT, META_REVISION, RECORD_PREFIX, RecordDecodeError, decodeNumber, decodeRecord, leaseIdFromKey, pointerFromRecordKey, revisionOf } from './codec.ts';
+import { FORMAT, LEASE_PREFIX, META_COMPACT, META_FORMAT, META_REVISION, RECORD_PREFIX, RecordDecodeError, decodeNumber, decodeRecord, encodeNumber, leaseIdFromKey, pointerFromRecordKey, revisionOf } from './codec.ts';
+import { readLog, Wal, type WalBatch } from './wal.ts';
 import { prunePointers } from './compactor.ts';
 import { StateMachine } from './state-machine.ts';
 
-export async function openDatabase(dir: string): Promise<{ db: ClassicLevel<Buffer, Buffer>; sm: StateMachine; toPrune: number }> {
+export interface OpenOptions {
+  /** Keep a write-ahead log (default true); without one every batch is a synced LevelDB write. */
+  wal?: boolean;
+  walSegmentBytes?: number;
+}
+
+export async function openDatabase(dir: string, opts: OpenOptions = {}): Promise<{ db: ClassicLevel<Buffer, Buffer>; sm: StateMachine; toPrune: number; wal: Wal | undefined }> {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new DataDirError(`data directory ${dir} is not a directory`);
     const entries = readdirSync(dir);
@@ -24,10 +31,21 @@ export async function openDatabase(dir: string): Promise<{ db: ClassicLevel<Buff
     throw new DataDirError(`cannot open the store in ${dir}: ${e.cause?.message ?? e.message}`);
   }
   try {
-    checkRecoveryLog(dir);
-    const sm = await load(db, dir);
+    const log = readLog(dir);
+    // Logged writes mean LevelDB took the latest ones without sync: after a power loss it may
+    // drop that tail, which the log restores. With none, anything LevelDB drops is lost.
+    if (log.batches.length === 0) checkRecoveryLog(dir);
+    const sm = await load(db, dir, log.batches);
     const toPrune = sm.compactRevision > 0 ? pruneIndex(sm) : 0;
-    return { db, sm, toPrune };
+    // LevelDB holds everything durably now: start a fresh log after the old segments.
+    let wal: Wal | undefined;
+    if (opts.wal !== false) {
+      wal = Wal.create(dir, (log.segments.at(-1) ?? 0) + 1, opts.walSegmentBytes);
+      wal.remove(wal.segment - 1);
+    } else if (log.segments.length > 0) {
+      for (const seq of log.segments) Wal.removeSegment(dir, seq);
+    }
+    return { db, sm, toPrune, wal };
   } catch (err) {
     await db.close().catch(() => undefined);
     if (err instanceof DataDirError) throw err;
@@ -51,7 +69,17 @@ function checkRecoveryLog(dir: string): void {
   if (bad) throw new DataDirError(`the store in ${dir} is corrupted: LevelDB reported "${bad.replace(/^\S+ \S+ \S+ /, '').trim()}" while recovering its log; refusing to open it with writes missing`);
 }
 
-async function load(db: ClassicLevel<Buffer, Buffer>, dir: string): Promise<StateMachine> {
+/** Writes the logged batches to LevelDB in order (each a whole batch: one LevelDB already has changes nothing), then syncs. */
+async function replay(db: ClassicLevel<Buffer, Buffer>, dir: string, batches: WalBatch[]): Promise<void> {
+  if (batches.length === 0) return;
+  const rev = await db.get(META_REVISION);
+  const stored = rev === undefined ? 0 : decodeNumber(rev);
+  if (batches[0].from > stored + 1) throw new DataDirError(`the store in ${dir} is missing revisions ${stored + 1}..${batches[0].from - 1} (neither in LevelDB nor in the write-ahead log); refusing to open it`);
+  for (const b of batches) await db.batch(b.writes);
+  await db.put(META_REVISION, encodeNumber(Math.max(stored, batches[batches.length - 1].to)), { sync: true });
+}
+
+async function load(db: ClassicLevel<Buffer, Buffer>, dir: string, logged: WalBatch[]): Promise<StateMachine> {
   const format = await db.get(META_FORMAT);
   if (format === undefined) {
     for await (const _k of db.keys({ limit: 1 })) {
@@ -61,6 +89,7 @@ async function load(db: ClassicLevel<Buffer, Buffer>, dir: string): Promise<Stat
   } else if (!FORMAT.equals(format)) {
     throw new DataDirError(`${dir} holds an unsupported store format ${JSON.stringify(format.toString('latin1').slice(0, 40))} (this k8ts reads ${FORMAT.toString()})`);
   }
+  await replay(db, dir, logged);
   const sm = new StateMachine();
   const rev = await db.get(META_REVISION);
   if (rev !== undefined) sm.revision = Math.max(sm.revision, decodeNumber(rev));

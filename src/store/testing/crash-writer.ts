@@ -1,11 +1,11 @@
 // Child process for the crash-safety test: writes atomic multi-key txns from several concurrent
 // writers into an embedded store and prints one line per acknowledged txn, until it is killed.
-// Usage: node crash-writer.ts DIR WRITERS
+// Usage: node crash-writer.ts DIR WRITERS [WAL_SEGMENT_BYTES]
 import { EmbeddedStore } from '../embedded/index.ts';
 import { txnForWrite } from './crash-check.ts';
 
-const [dir, writersArg] = process.argv.slice(2);
-const store = await EmbeddedStore.open(dir, { compactionRetentionMs: 0 });
+const [dir, writersArg, segmentArg] = process.argv.slice(2);
+const store = await EmbeddedStore.open(dir, { compactionRetentionMs: 0, walSegmentBytes: segmentArg ? Number(segmentArg) : undefined });
 const start = Date.now();
 const tag = `${process.pid}`;
 process.stdout.write(`ready ${await store.revision()}\n`);
