@@ -8,6 +8,16 @@ import type { ChangeEvent, LevelWrite } from './state-machine.ts';
 import { META_REVISION, encodeNumber } from './codec.ts';
 import type { Wal } from './wal.ts';
 
+/**
+ * Makes everything LevelDB took durable: a synced write alone is not enough (LevelDB may have
+ * moved to a new log file since the writes it took without sync, and syncs only the new one),
+ * so the memtable is flushed into a synced table file (a compaction of an empty key range always
+ * does that first).
+ */
+export async function checkpointLevel(db: ClassicLevel<Buffer, Buffer>): Promise<void> {
+  await db.compactRange(Buffer.from('x'), Buffer.from('x\0'));
+}
+
 /** How long durable batches wait to go to LevelDB together. */
 const APPLY_DELAY_MS = 10;
 
@@ -147,11 +157,15 @@ export class Committer {
     this.applyingRecords = records;
     this.applying = (async () => {
       try {
-        const synced = sync || free !== undefined;
-        await this.db.batch(ops.length > 0 ? ops : [{ type: 'put', key: META_REVISION, value: encodeNumber(this.durableRevision) }], { sync: synced });
-        this.levelSynced = synced;
+        const checkpoint = sync || free !== undefined;
+        await this.db.batch(ops.length > 0 ? ops : [{ type: 'put', key: META_REVISION, value: encodeNumber(this.durableRevision) }], { sync: checkpoint });
+        if (checkpoint) await checkpointLevel(this.db);
+        this.levelSynced = checkpoint;
         if (free !== undefined) this.wal!.remove(free);
       } catch (err) {
+        // Nothing is lost from memory: the records stay readable, the writes stay queued.
+        this.unapplied = ops.concat(this.unapplied);
+        for (const [k, v] of records) if (!this.unappliedRecords.has(k)) this.unappliedRecords.set(k, v);
         this.failed ??= new Error(`store write failed, the store must be reopened: ${(err as Error).message}`);
         throw this.failed;
       } finally {

@@ -79,6 +79,19 @@ describe('write-ahead log', () => {
     expect(() => readLog(dir)).toThrow(DataDirError);
   });
 
+  it('a record header that reads as zeros with records after it is damage, not the end of the log', async () => {
+    const dir = newDir();
+    const wal = Wal.create(dir, 1, 64 * 1024);
+    for (let r = 1; r <= 5; r++) wal.append(batch(r, r, 2, 2000));
+    await wal.close();
+    const file = join(dir, segments(dir)[0]);
+    const data = readFileSync(file);
+    const recLen = (data.readUInt32LE(0) + 8 + 7) & ~7;
+    data.fill(0, 2 * recLen, 2 * recLen + 8); // the third record's header
+    writeFileSync(file, data);
+    expect(() => readLog(dir)).toThrow(/zeroed record/);
+  });
+
   it('a log that skips revisions is refused', async () => {
     const dir = newDir();
     const wal = Wal.create(dir, 1, 64 * 1024);

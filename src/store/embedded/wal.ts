@@ -98,13 +98,18 @@ function tornAt(data: Buffer, at: number): boolean {
   const claimed = at + HEADER + data.readUInt32LE(at);
   const end = Math.min(data.length, claimed);
   // The record's bytes, split at sector boundaries: a sector the disk never wrote reads as zeros.
-  let unwritten = claimed > data.length;
+  let unwritten = false;
   for (let s = at + HEADER; !unwritten && s < end; s = (Math.floor(s / SECTOR) + 1) * SECTOR) {
     unwritten = data.subarray(s, Math.min(end, (Math.floor(s / SECTOR) + 1) * SECTOR)).every((b) => b === 0);
   }
-  if (!unwritten) return false;
-  for (let p = at + HEADER; p + HEADER <= data.length; p += 8) if (data.readUInt32LE(p) !== 0 && validAt(data, p)) return false;
-  return true;
+  if (!unwritten || claimed > data.length) return false; // a header is written whole: one claiming past the end is damage
+  return !recordAfter(data, at);
+}
+
+/** Whether a valid record starts anywhere after `at`. */
+function recordAfter(data: Buffer, at: number): boolean {
+  for (let p = at + 8; p + HEADER <= data.length; p += 8) if (data.readUInt32LE(p) !== 0 && validAt(data, p)) return true;
+  return false;
 }
 
 /** The records of one segment, up to its end (zeros) or a torn last record; `torn` says which. */
@@ -114,7 +119,11 @@ function readSegment(file: string): { batches: WalBatch[]; torn: boolean } {
   let at = 0;
   while (at + HEADER <= data.length) {
     const len = data.readUInt32LE(at);
-    if (len === 0) return { batches, torn: false };
+    if (len === 0) {
+      // The end, unless a record follows (a header that reads as zeros is damage, not the end).
+      if (recordAfter(data, at)) throw new DataDirError(`the write-ahead log segment ${file} has a zeroed record at byte ${at} with records after it; refusing to open it with writes missing`);
+      return { batches, torn: false };
+    }
     const b = validAt(data, at);
     if (!b) {
       if (tornAt(data, at)) return { batches, torn: true };
@@ -209,6 +218,7 @@ export class Wal {
     if (this.offset + rec.length + HEADER > this.size) {
       full = this.seq;
       closeSync(this.fd);
+      this.fd = -1;
       this.seq++;
       const need = Math.max(this.segmentBytes, rec.length + HEADER);
       if (this.prepared === this.seq && need <= this.segmentBytes) {
@@ -257,7 +267,16 @@ export class Wal {
 
   /** Removes the segments up to and including `seq`. */
   remove(seq: number): void {
-    for (const s of listSegments(this.dir)) if (s <= seq && s !== this.seq) Wal.removeSegment(this.dir, s);
+    let removed = false;
+    for (const s of listSegments(this.dir)) {
+      if (s <= seq && s !== this.seq) {
+        Wal.removeSegment(this.dir, s);
+        removed = true;
+      }
+    }
+    // Removals must be on disk before writes that depend on them (a segment back from the dead
+    // with a torn tail, before a newer one with records, would read as damage).
+    if (removed) fsyncDir(this.dir);
   }
 
   static removeSegment(dir: string, seq: number): void {
@@ -267,8 +286,12 @@ export class Wal {
   /** Closes the log; `discard` (LevelDB holds every write durably) removes its segments too. */
   async close(discard = false): Promise<void> {
     await this.preparing;
-    closeSync(this.fd);
-    if (discard) for (const s of listSegments(this.dir)) Wal.removeSegment(this.dir, s);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    if (discard) {
+      for (const s of listSegments(this.dir)) Wal.removeSegment(this.dir, s);
+      fsyncDir(this.dir);
+    }
   }
 }
 
