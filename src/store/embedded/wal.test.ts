@@ -29,6 +29,23 @@ const batch = (from: number, to: number, n = 3, size = 100): WalBatch => ({
 
 const segments = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('wal-')).sort();
 
+/** A log of five equal records (revisions 1..5) and a way to change its segment's bytes. */
+async function fiveRecords(): Promise<{ dir: string; damage(change: (data: Buffer, recLen: number) => void): void }> {
+  const dir = newDir();
+  const wal = Wal.create(dir, 1, 64 * 1024);
+  for (let r = 1; r <= 5; r++) wal.append(batch(r, r, 2, 2000));
+  await wal.close();
+  const file = join(dir, segments(dir)[0]);
+  return {
+    dir,
+    damage(change) {
+      const data = readFileSync(file);
+      change(data, (data.readUInt32LE(0) + 8 + 7) & ~7);
+      writeFileSync(file, data);
+    },
+  };
+}
+
 describe('write-ahead log', () => {
   it('gives back every batch in order, across segments; freed segments are removed', async () => {
     const dir = newDir();
@@ -52,43 +69,23 @@ describe('write-ahead log', () => {
   });
 
   it('a last record cut short by a crash (sectors left as zeros) ends the log; the records before it are kept', async () => {
-    const dir = newDir();
-    const wal = Wal.create(dir, 1, 64 * 1024);
-    for (let r = 1; r <= 5; r++) wal.append(batch(r, r, 2, 2000));
-    await wal.close();
-    const file = join(dir, segments(dir)[0]);
-    const data = readFileSync(file);
     // The fifth record starts after four; blank its second half, as a write that reached only some sectors.
-    const recLen = (data.readUInt32LE(0) + 8 + 7) & ~7;
-    const fifth = 4 * recLen;
-    data.fill(0, fifth + 2048, fifth + recLen);
-    writeFileSync(file, data);
+    const { dir, damage } = await fiveRecords();
+    damage((data, recLen) => data.fill(0, 4 * recLen + 2048, 5 * recLen));
     expect(readLog(dir).batches.map((b) => b.to)).toEqual([1, 2, 3, 4]);
   });
 
   it('a damaged record with records after it is refused with DataDirError, not read as the end of the log', async () => {
-    const dir = newDir();
-    const wal = Wal.create(dir, 1, 64 * 1024);
-    for (let r = 1; r <= 5; r++) wal.append(batch(r, r, 2, 2000));
-    await wal.close();
-    const file = join(dir, segments(dir)[0]);
-    const data = readFileSync(file);
-    const recLen = (data.readUInt32LE(0) + 8 + 7) & ~7;
-    for (let i = recLen + 100; i < recLen + 116; i++) data[i] ^= 0xff; // inside the second record
-    writeFileSync(file, data);
+    const { dir, damage } = await fiveRecords();
+    damage((data, recLen) => {
+      for (let i = recLen + 100; i < recLen + 116; i++) data[i] ^= 0xff; // inside the second record
+    });
     expect(() => readLog(dir)).toThrow(DataDirError);
   });
 
   it('a record header that reads as zeros with records after it is damage, not the end of the log', async () => {
-    const dir = newDir();
-    const wal = Wal.create(dir, 1, 64 * 1024);
-    for (let r = 1; r <= 5; r++) wal.append(batch(r, r, 2, 2000));
-    await wal.close();
-    const file = join(dir, segments(dir)[0]);
-    const data = readFileSync(file);
-    const recLen = (data.readUInt32LE(0) + 8 + 7) & ~7;
-    data.fill(0, 2 * recLen, 2 * recLen + 8); // the third record's header
-    writeFileSync(file, data);
+    const { dir, damage } = await fiveRecords();
+    damage((data, recLen) => data.fill(0, 2 * recLen, 2 * recLen + 8)); // the third record's header
     expect(() => readLog(dir)).toThrow(/zeroed record/);
   });
 
