@@ -36,13 +36,19 @@ export function respondObject(reg: Registry, obj: KubeObject, neg: Negotiated, r
   writeJson(res, code, obj, neg.gzip);
 }
 
-/** What the store just wrote for `obj` (its resourceVersion added), if it starts with this resource's apiVersion and kind. */
+/**
+ * What the store just wrote for `obj`, with its resourceVersion, if it starts with this resource's
+ * apiVersion and kind: the watch cache's entry of that version when it has it already (the same
+ * bytes), else the stored bytes with the resourceVersion added.
+ */
 function writtenJson(reg: Registry, obj: KubeObject): Buffer | undefined {
   const bytes = reg.gs.writtenBytes(obj);
   const rv = Number(obj.metadata?.resourceVersion);
   if (!bytes || !(rv > 0)) return undefined;
   const head = `{"apiVersion":"${apiVersionOf(reg.info.group, reg.info.version)}","kind":"${reg.info.kind}","metadata":{`;
   if (bytes.length < head.length || bytes.toString('latin1', 0, head.length) !== head) return undefined;
+  const cached = reg.cache.get(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+  if (cached?.rv === rv) return cached.bytes;
   return withResourceVersion(bytes, rv);
 }
 
