@@ -7,31 +7,57 @@ import { resolve, type PropertySchema, type SchemaLookup } from './patch/schema.
 /** Removes fields the schema does not know from `value` (in place); returns their paths. */
 export function pruneUnknownFields(value: unknown, schema: SchemaLookup, typeName: string): string[] {
   const unknown: string[] = [];
-  walk(value, { $ref: `#/definitions/${typeName}` }, schema, '', unknown);
+  walk(value, { $ref: `#/definitions/${typeName}` }, schema, [], unknown);
   return unknown;
 }
 
-function walk(value: unknown, s: PropertySchema | undefined, schema: SchemaLookup, path: string, unknown: string[]): void {
+/** A path's spelling, `spec.containers[0].name`; only made for an unknown field. */
+function spell(path: string[], field: string): string {
+  const out = `${path.join('')}.${field}`;
+  return out.slice(1);
+}
+
+// The path is a stack of steps (`.field`, `[i]` or `[key]`), pushed and popped as the walk
+// goes: no string is built for the fields that are known, which are nearly all of them.
+function walk(value: unknown, s: PropertySchema | undefined, schema: SchemaLookup, path: string[], unknown: string[]): void {
   const def = resolve(schema, s);
   if (!def || def['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
-    if (def.items) value.forEach((v, i) => walk(v, def.items, schema, `${path}[${i}]`, unknown));
+    if (!def.items) return;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      path.push(`[${i}]`);
+      walk(v, def.items, schema, path, unknown);
+      path.pop();
+    }
     return;
   }
   if (!isPlainObject(value)) return;
   if (def.properties) {
-    for (const key of Object.keys(value)) {
-      const prop = def.properties[key];
-      const p = path ? `${path}.${key}` : key;
+    for (const key in value) {
+      const prop = Object.hasOwn(def.properties, key) ? def.properties[key] : undefined;
       if (prop === undefined) {
-        unknown.push(p);
+        unknown.push(spell(path, key));
         delete value[key];
-      } else walk(value[key], prop, schema, p, unknown);
+        continue;
+      }
+      const v = value[key];
+      if (v === null || typeof v !== 'object') continue;
+      path.push(`.${key}`);
+      walk(v, prop, schema, path, unknown);
+      path.pop();
     }
     return;
   }
   if (isPlainObject(def.additionalProperties)) {
-    for (const [key, v] of Object.entries(value)) walk(v, def.additionalProperties as PropertySchema, schema, `${path}[${key}]`, unknown);
+    for (const key in value) {
+      const v = value[key];
+      if (v === null || typeof v !== 'object') continue;
+      path.push(`[${key}]`);
+      walk(v, def.additionalProperties as PropertySchema, schema, path, unknown);
+      path.pop();
+    }
   }
 }
 

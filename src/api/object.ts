@@ -74,6 +74,28 @@ export function cloneJson<T>(v: T): T {
     return a as T;
   }
   const o: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) o[k] = cloneJson((v as Record<string, unknown>)[k]);
+  // for-in, not Object.keys: no key array per object (JSON objects have no inherited keys).
+  for (const k in v) o[k] = cloneJson((v as Record<string, unknown>)[k]);
   return o as T;
+}
+
+/** Deep equality of JSON values (=== on scalars), allocating nothing: it runs on every write. */
+export function jsonDeepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonDeepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(y, k) || !jsonDeepEqual(x[k], y[k])) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0;
 }

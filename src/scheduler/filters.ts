@@ -157,23 +157,24 @@ export function nodeAffinityMatches(st: CycleState, node: NodeInfo): boolean {
 
 /** NodeResourcesFit Filter: every insufficient resource is a reason. */
 export function fitsResources(st: CycleState, node: NodeInfo): Status | null {
-  const reasons: string[] = [];
+  // Allocated only when the node does not fit: this runs for every node the scheduler filters.
+  let reasons: string[] | null = null;
   let unresolvable = false;
-  if (node.pods.length + 1 > node.allowedPods) reasons.push(ERR_TOO_MANY_PODS);
+  if (node.pods.length + 1 > node.allowedPods) (reasons ??= []).push(ERR_TOO_MANY_PODS);
   if (!st.zeroRequest) {
     const r = st.requests;
     const a = node.allocatable;
     const u = node.requested;
     if (r.milliCPU > 0 && r.milliCPU > a.milliCPU - u.milliCPU) {
-      reasons.push('Insufficient cpu');
+      (reasons ??= []).push('Insufficient cpu');
       if (r.milliCPU > a.milliCPU) unresolvable = true;
     }
     if (r.memory > 0 && r.memory > a.memory - u.memory) {
-      reasons.push('Insufficient memory');
+      (reasons ??= []).push('Insufficient memory');
       if (r.memory > a.memory) unresolvable = true;
     }
     if (r.ephemeralStorage > 0 && r.ephemeralStorage > a.ephemeralStorage - u.ephemeralStorage) {
-      reasons.push('Insufficient ephemeral-storage');
+      (reasons ??= []).push('Insufficient ephemeral-storage');
       if (r.ephemeralStorage > a.ephemeralStorage) unresolvable = true;
     }
     if (r.scalar !== null) {
@@ -181,13 +182,13 @@ export function fitsResources(st: CycleState, node: NodeInfo): Status | null {
         const want = r.scalar.get(name)!;
         const alloc = a.scalar?.get(name) ?? 0;
         if (want > alloc - (u.scalar?.get(name) ?? 0)) {
-          reasons.push(`Insufficient ${name}`);
+          (reasons ??= []).push(`Insufficient ${name}`);
           if (want > alloc) unresolvable = true;
         }
       }
     }
   }
-  if (reasons.length === 0) return null;
+  if (reasons === null) return null;
   return fail('NodeResourcesFit', unresolvable ? 'UnschedulableAndUnresolvable' : 'Unschedulable', ...reasons);
 }
 

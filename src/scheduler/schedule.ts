@@ -57,6 +57,11 @@ export function numFeasibleNodesToFind(percentage: number, numAllNodes: number):
 
 /** Reservoir sampling over the highest total: each top-scored node is equally likely. */
 export function selectHost(names: string[], totals: number[], random: () => number): string {
+  return names[selectHostIndex(totals, random)];
+}
+
+/** selectHost's choice as an index into `totals`. */
+export function selectHostIndex(totals: number[], random: () => number): number {
   let best = 0;
   let ties = 1;
   for (let i = 1; i < totals.length; i++) {
@@ -68,7 +73,7 @@ export function selectHost(names: string[], totals: number[], random: () => numb
       if (Math.floor(random() * ties) === 0) best = i;
     }
   }
-  return names[best];
+  return best;
 }
 
 /** The status of nodes a PreFilterResult left out. */
@@ -123,7 +128,7 @@ export function schedulePod(snap: Snapshot, pod: Pod, opts: ScheduleOptions = {}
     if (feasible.length > 1) {
       const { total } = scoreNodes(st, feasible, opts);
       const random = opts.random ?? (opts.seed !== undefined ? seededRandom(opts.seed) : Math.random);
-      const node = selectHost(feasible.map((n) => n.name), total, random);
+      const node = feasible[selectHostIndex(total, random)].name;
       return { node, feasibleNodes: feasible.length, evaluatedNodes: evaluated };
     }
     error = new FitError(all, statuses, { absentStatus: absent });

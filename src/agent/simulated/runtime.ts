@@ -6,7 +6,7 @@
 //   `simulated.k8ts.io/exit-code` (default 0); OnFailure restarts a failed container, which
 //   then runs and exits the same way again.
 // Pod IPs come from the node's pod CIDR.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../../api/object.ts';
 import type { ContainerInfo, PodRuntimeView } from '../pod-status.ts';
 import type { PodRuntime } from '../runtime.ts';
@@ -89,7 +89,8 @@ export class SimulatedRuntime implements PodRuntime {
     const spec = (pod.spec ?? {}) as { containers?: Container[]; initContainers?: Container[]; restartPolicy?: string; hostNetwork?: boolean };
     const now = rfc3339();
     const containers = new Map<string, ContainerInfo>();
-    const id = () => `simulated://${randomBytes(16).toString('hex')}`;
+    // 32 hex digits (a v4 UUID's); randomUUID draws from a pooled buffer, randomBytes fills a new one each call.
+    const id = () => `simulated://${randomUUID().replaceAll('-', '')}`;
     for (const c of spec.initContainers ?? []) {
       containers.set(c.name, { state: { kind: 'terminated', exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now }, restartCount: 0, containerID: id(), imageID: imageID(c.image) });
     }

@@ -15,6 +15,19 @@ export const valueElement = (value: unknown): PathElement => `v:${goJson(value)}
 
 /** A list-map item's element: its key fields, sorted by name. */
 export function keyElement(fields: Record<string, unknown>): PathElement {
+  // One scalar key field (a name, a type) is most lists' key: spelled without a sorted copy.
+  let only: string | undefined;
+  for (const name in fields) {
+    if (only !== undefined) {
+      only = undefined;
+      break;
+    }
+    only = name;
+  }
+  if (only !== undefined) {
+    const v = fields[only];
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return `k:{${goJson(only)}:${goJson(v)}}`;
+  }
   const sorted: Record<string, unknown> = {};
   for (const name of Object.keys(fields).sort()) sorted[name] = fields[name];
   return `k:${goJson(sorted)}`;
@@ -46,8 +59,23 @@ export function parseElement(pe: string): ParsedElement {
   throw new Error(`unknown path element ${JSON.stringify(pe)}`);
 }
 
+const canonicalMemo = new Map<string, PathElement>();
+
 /** The canonical spelling of a path element read from a client (re-sorted keys, Go escaping). */
 export function canonicalElement(pe: string): PathElement {
+  if (pe.startsWith('f:')) return pe;
+  // Key and value elements repeat across objects (container names, condition types): each
+  // spelling is parsed and re-encoded once, in a bounded memo.
+  let c = canonicalMemo.get(pe);
+  if (c === undefined) {
+    c = canonicalOf(pe);
+    if (canonicalMemo.size >= 4096) canonicalMemo.clear();
+    canonicalMemo.set(pe, c);
+  }
+  return c;
+}
+
+function canonicalOf(pe: string): PathElement {
   const p = parseElement(pe);
   switch (p.kind) {
     case 'field':
@@ -68,8 +96,10 @@ export function compareElements(a: PathElement, b: PathElement): number {
   if (a === b) return 0;
   // Field names are spelled raw after "f:": two fields compare as their strings (the common case).
   if (a.startsWith('f:') && b.startsWith('f:')) return a < b ? -1 : 1;
-  const pa = parseElement(a);
-  const pb = parseElement(b);
+  return compareParsed(parseElement(a), parseElement(b));
+}
+
+function compareParsed(pa: ParsedElement, pb: ParsedElement): number {
   if (pa.kind !== pb.kind) return RANK[pa.kind] - RANK[pb.kind];
   if (pa.kind === 'field' && pb.kind === 'field') return pa.name < pb.name ? -1 : pa.name > pb.name ? 1 : 0;
   if (pa.kind === 'index' && pb.kind === 'index') return pa.index - pb.index;
@@ -104,7 +134,20 @@ export function renderElement(pe: PathElement): string {
 
 export const renderPath = (path: Path): string => path.map(renderElement).join('');
 
-const sortElements = (pes: Iterable<PathElement>): PathElement[] => [...pes].sort(compareElements);
+const sortElements = (pes: Iterable<PathElement>): PathElement[] => sortInPlace([...pes]);
+
+/** Sorts in SMD's order; fields alone (the common case) sort as plain strings. */
+function sortInPlace(pes: PathElement[]): PathElement[] {
+  for (const pe of pes) {
+    if (pe.startsWith('f:')) continue;
+    // Each element parsed once, not once per comparison.
+    const parsed = pes.map((e): [PathElement, ParsedElement] => [e, parseElement(e)]);
+    parsed.sort((x, y) => (x[0] === y[0] ? 0 : compareParsed(x[1], y[1])));
+    for (let i = 0; i < pes.length; i++) pes[i] = parsed[i][0];
+    return pes;
+  }
+  return pes.sort();
+}
 
 /** The node `count` elements down `path` from `root`, creating missing ones when `create`. */
 function descend(root: FieldSet, path: Path, count: number, create: boolean): FieldSet | undefined {
@@ -212,13 +255,15 @@ export class FieldSet {
     return this.encode(false);
   }
 
+  /** `self`: this node is a member too (only ever asked of a non-empty node). */
   private encode(self: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const empty = this.isEmpty();
-    if (self && !empty) out['.'] = {};
-    for (const pe of sortElements(new Set([...this.members, ...this.children.keys()]))) {
+    if (self) out['.'] = {};
+    const keys = [...this.members];
+    for (const pe of this.children.keys()) if (!this.members.has(pe)) keys.push(pe);
+    for (const pe of sortInPlace(keys)) {
       const child = this.children.get(pe);
-      out[pe] = child && !child.isEmpty() ? child.encode(this.members.has(pe)) : {};
+      out[pe] = child !== undefined && !child.isEmpty() ? child.encode(this.members.has(pe)) : {};
     }
     return out;
   }

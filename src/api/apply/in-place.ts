@@ -3,7 +3,7 @@
 // That is decided on the stored FieldsV1 directly, without decoding every entry into a set.
 import { isPlainObject, type KubeObject } from '../object.ts';
 import type { FieldSet } from './fieldpath.ts';
-import { encodeOrder, identity, stripMeta, type ManagedFieldsEntry } from './managed.ts';
+import { encodeOrder, identity, MAX_UPDATE_MANAGERS, stripMeta, type ManagedFieldsEntry } from './managed.ts';
 import type { Comparison } from './typed.ts';
 import type { Scope } from './updater.ts';
 import { deepEqual } from './value.ts';
@@ -67,6 +67,43 @@ export function updateInPlace(scope: Scope, prev: KubeObject, opts: InPlaceOptio
   const out = (stored as ManagedFieldsEntry[]).slice();
   out[mine] = { ...mineEntry, time: opts.now };
   return encodeOrder(out);
+}
+
+/** Stored entries split by whether an update can change them; see `partitionStored`. */
+export interface Partition {
+  /** Entries that own none of the changed or removed fields: they stay exactly as stored. */
+  keep: ManagedFieldsEntry[];
+  /** The writer's own entry, if any, and the entries that lose fields. */
+  touched: ManagedFieldsEntry[];
+}
+
+/**
+ * For the general path: only the writer's entry and the entries owning a changed or removed
+ * field need decoding; the others are kept as stored (a kubelet's first status write leaves the
+ * creator's entry alone). Undefined when every entry must be decoded: entries not as this
+ * server stores them, a client's own managedFields, or the cap on Update entries may apply.
+ */
+export function partitionStored(scope: Scope, prev: KubeObject, opts: InPlaceOptions, requested: unknown, c: Comparison): Partition | undefined {
+  const stored = metaOf(prev).managedFields;
+  if (!Array.isArray(stored) || stored.length === 0) return undefined;
+  if (!opts.subresource && requested !== undefined && !(Array.isArray(requested) && requested.length === 0) && !deepEqual(requested, stored)) return undefined;
+  const paths = memberPaths(scope.filter(c.modified.union(c.added)));
+  memberPaths(scope.filter(c.removed), [], paths);
+  const self = identity({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource || undefined });
+  const out: Partition = { keep: [], touched: [] };
+  let updates = 0;
+  for (const e of stored as unknown[]) {
+    if (!isPlainObject(e) || e.fieldsType !== 'FieldsV1' || !isPlainObject(e.fieldsV1) || Object.keys(e.fieldsV1).length === 0) return undefined;
+    if (typeof e.manager !== 'string' || (e.operation !== 'Apply' && e.operation !== 'Update') || typeof e.apiVersion !== 'string' || e.apiVersion === '') return undefined;
+    if (e.operation === 'Update') updates++;
+    const id = identity({ manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, subresource: typeof e.subresource === 'string' && e.subresource !== '' ? e.subresource : undefined });
+    const entry = e as unknown as ManagedFieldsEntry;
+    if (id !== self && !paths.some((p) => rawHas(entry.fieldsV1, p))) out.keep.push(entry);
+    else out.touched.push(entry);
+  }
+  // The writer's entry may be one more Update entry: past the cap, old ones are folded together.
+  if (updates >= MAX_UPDATE_MANAGERS) return undefined;
+  return out;
 }
 
 /** Every member path of a set, in no particular order. */

@@ -42,16 +42,16 @@ export class Walker {
   /** The path element naming a list item: its key fields, its value (sets) or its index. */
   itemElement(list: ListDef, item: unknown, index: number, path: Path): PathElement {
     if (list.type === 'atomic') return indexElement(index);
-    const at = [...path, indexElement(index)];
+    const at = (): Path => [...path, indexElement(index)];
     if (list.type === 'set') {
       if (item === null || typeof item === 'object') {
-        this.fail(at, item === null ? 'associative list without keys has an element that is an explicit null' : 'associative list without keys may only hold scalars');
+        this.fail(at(), item === null ? 'associative list without keys has an element that is an explicit null' : 'associative list without keys may only hold scalars');
         return indexElement(index);
       }
       return valueElement(item);
     }
     if (!isPlainObject(item)) {
-      this.fail(at, 'associative list with keys may only hold maps');
+      this.fail(at(), 'associative list with keys may only hold maps');
       return indexElement(index);
     }
     const key: Record<string, unknown> = {};
@@ -60,7 +60,7 @@ export class Walker {
       else {
         const def = this.keyDefault(list, name);
         if (def === undefined) {
-          this.fail(at, `associative list with keys has an element that omits key field "${name}" (and doesn't have default value)`);
+          this.fail(at(), `associative list with keys has an element that omits key field "${name}" (and doesn't have default value)`);
           return indexElement(index);
         }
         key[name] = def;

@@ -1,7 +1,7 @@
 // JSON value helpers with Go's conventions, where managedFields and messages must match what a
 // Kubernetes API server writes: Go's JSON escaping and key order, structured-merge-diff's total
 // order of values, and the way it prints a value inside a path.
-import { isPlainObject } from '../object.ts';
+import { isPlainObject, jsonDeepEqual } from '../object.ts';
 
 const GO_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
 
@@ -69,14 +69,7 @@ export function compareValues(a: unknown, b: unknown): number {
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
+  return jsonDeepEqual(a, b);
 }
 
 /** An empty or null list/map counts as absent in several SMD rules. */

@@ -1,6 +1,6 @@
 // JSON Patch (RFC 6902): add, remove, replace, move, copy, test.
 import { StatusError } from '../status.ts';
-import { cloneJson } from '../object.ts';
+import { cloneJson, jsonDeepEqual } from '../object.ts';
 
 type Json = unknown;
 
@@ -72,14 +72,7 @@ function remove(doc: Json, path: string): Json {
 }
 
 export function deepEqual(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
+  return jsonDeepEqual(a, b);
 }
 
 /** Applies `patch` to a copy of `doc`. Errors are 422 Invalid with the failing operation. */

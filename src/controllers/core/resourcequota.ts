@@ -88,12 +88,19 @@ class ResourceQuotaController implements Controller {
           if (!initial) this.replenish(o);
         },
         onUpdate: (o, n) => {
+          // Usage is only worth computing where a quota counts it.
+          if (!this.hasQuota(n)) return;
           const now = this.now();
           if (!equalLists(ev.usage(o, now), ev.usage(n, now))) this.replenish(n);
         },
         onDelete: (x) => this.replenish(deletedObject(x)),
       });
     }
+  }
+
+  private hasQuota(obj: KubeObject): boolean {
+    const ns = obj.metadata?.namespace;
+    return !!ns && this.quotas.store.byIndex('namespace', ns).length > 0;
   }
 
   /** Every quota in the object's namespace is looked at again. */

@@ -42,6 +42,8 @@ export function servicesOfPod(services: Informer<Service>, pod: Pod): Service[] 
 /** Service keys to sync after a pod changed (none when nothing endpoints publish changed). */
 export function serviceKeysForPodChange(services: Informer<Service>, old: Pod, cur: Pod): string[] {
   if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return [];
+  // A pod keeps its namespace: with no Service selecting pods there, nothing can change.
+  if (!services.store.byIndex('namespace', cur.metadata?.namespace ?? '').some((s) => s.spec?.selector)) return [];
   const labelsChanged = !jsonEqual(old.metadata?.labels ?? {}, cur.metadata?.labels ?? {});
   const podChanged = endpointFingerprint(old) !== endpointFingerprint(cur);
   if (!podChanged && !labelsChanged) return [];
