@@ -22,6 +22,8 @@ export interface WriteOptions {
   apply?: boolean;
   /** Validating admission of a new object, after defaults and validation (ResourceQuota). */
   admitCreate?: (obj: KubeObject) => Promise<void>;
+  /** Validating admission of a change, after defaults and validation, when it changes anything. */
+  admitUpdate?: (next: KubeObject, old: KubeObject) => Promise<void>;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -307,6 +309,7 @@ export class GenericStore {
       if (cur.cached) return 'retry';
       return { object: cur.obj, created: false };
     }
+    await opts.admitUpdate?.(next, cur.obj);
     if (opts.dryRun) return { object: next, created: false };
     const key = this.key(namespace, name);
     const specFinalizers = this.info.kind === 'Namespace' ? ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []) : [];

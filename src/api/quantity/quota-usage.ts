@@ -24,6 +24,8 @@ export interface Evaluator {
   matchesScope(req: ScopeRequirement, obj: KubeObject): boolean;
   /** An admission constraint the object fails for the quota's `required` names, e.g. "must specify cpu for: app". */
   constraints(required: string[], obj: KubeObject): string | undefined;
+  /** Updates are charged too (their growth over the stored object), as upstream's Handles says. */
+  chargesUpdates?: boolean;
 }
 
 /** `count/pods`, `count/deployments.apps`. */
@@ -248,6 +250,7 @@ export const serviceEvaluator: Evaluator = {
   },
   matchesScope: noScope,
   constraints: noConstraint,
+  chargesUpdates: true,
 };
 
 // ---- persistentvolumeclaims ----
@@ -283,14 +286,21 @@ export const pvcEvaluator: Evaluator = {
   },
   matchesScope: noScope,
   constraints: noConstraint,
+  chargesUpdates: true,
 };
 
 const SPECIAL: Record<string, Evaluator> = { pods: podEvaluator, services: serviceEvaluator, persistentvolumeclaims: pvcEvaluator };
 
 /** The evaluator of a group/resource (an object-count one for all but pods, services and claims). */
 export function evaluatorFor(group: string, resource: string): Evaluator {
-  return (group === '' && SPECIAL[resource]) || objectCountEvaluator(group, resource);
+  if (group === '' && Object.hasOwn(SPECIAL, resource)) return SPECIAL[resource];
+  const key = `${group}/${resource}`;
+  let ev = countEvaluators.get(key);
+  if (!ev) countEvaluators.set(key, (ev = objectCountEvaluator(group, resource)));
+  return ev;
 }
+
+const countEvaluators = new Map<string, Evaluator>();
 
 /** The quota's scopes: spec.scopes as Exists requirements, plus spec.scopeSelector's expressions. */
 export function quotaScopes(quota: KubeObject): ScopeRequirement[] {

@@ -1,9 +1,10 @@
-// The ResourceQuota admission plugin: a create in a namespace with quotas is measured with the
-// quota evaluators (src/controllers/core/quota-usage.ts) and checked against each matching quota's
-// status (hard and used, as upstream: a quota the controller has not filled yet constrains
-// nothing). Passing creates are charged to status.used at once, by a conditional write of each
-// quota that re-checks the limit against the stored status, so concurrent creates cannot both
-// take the last unit. Refusals are 403 Forbidden with upstream's messages.
+// The ResourceQuota admission plugin: a create in a namespace with quotas (and an update of a
+// Service or a claim: what it adds to the stored object's usage) is measured with the quota
+// evaluators (src/api/quantity/quota-usage.ts) and checked against each matching quota's status
+// (hard and used, as upstream: a quota the controller has not filled yet constrains nothing).
+// Passing writes are charged to status.used at once, by a conditional write of each quota that
+// re-checks the limit against the stored status, so concurrent writes cannot both take the last
+// unit. Refusals are 403 Forbidden with upstream's messages. Subresources are not admitted here.
 import type { KubeObject } from '../../api/object.ts';
 import { StatusError } from '../../api/status.ts';
 import { evaluatorFor, matchesScopes, type Evaluator } from '../../api/quantity/quota-usage.ts';
@@ -13,6 +14,8 @@ import type { Registries, Registry } from '../registries.ts';
 export interface QuotaAdmissionOptions {
   dryRun?: boolean;
   now?: Date;
+  /** The stored object, for an update: only what the update adds is charged. */
+  old?: KubeObject;
 }
 
 /** Namespaces whose empty quota list was confirmed against storage lately (upstream's live lookup, 30 s). */
@@ -89,11 +92,12 @@ async function quotasOf(rq: Registry, namespace: string): Promise<KubeObject[]> 
  */
 export async function admitResourceQuota(regs: Registries, info: { group: string; resource: string }, namespace: string, obj: KubeObject, opts: QuotaAdmissionOptions = {}): Promise<void> {
   if (!namespace) return;
+  const ev = evaluatorFor(info.group, info.resource);
+  if (opts.old && !ev.chargesUpdates) return;
   const rq = regs.get('', 'v1', 'resourcequotas');
   if (!rq) return;
   const quotas = await quotasOf(rq, namespace);
   if (quotas.length === 0) return;
-  const ev = evaluatorFor(info.group, info.resource);
   const now = opts.now ?? new Date();
   const fail = (msg: string) => forbidden(info.group, info.resource, obj, msg);
 
@@ -104,7 +108,7 @@ export async function admitResourceQuota(regs: Registries, info: { group: string
     if (c.interesting) interesting.push(q);
   }
   if (interesting.length === 0) return;
-  const delta = ev.usage(obj, now);
+  const delta = opts.old ? growth(ev.usage(obj, now), ev.usage(opts.old, now)) : ev.usage(obj, now);
   const negative = Object.keys(delta).filter((k) => delta[k].nano < 0n);
   if (negative.length > 0) throw fail(`quota usage is negative for resource(s): ${negative.sort().join(',')}`);
   if (Object.values(delta).every((q) => q.nano === 0n)) return;
@@ -142,6 +146,16 @@ export async function admitResourceQuota(regs: Registries, info: { group: string
     await Promise.all(charged.map((c) => uncharge(rq, namespace, c.name, c.requested)));
     throw err;
   }
+}
+
+/** What an update adds to the stored object's usage: each resource's increase, none below zero. */
+function growth(next: ResourceList, prev: ResourceList): ResourceList {
+  const out: ResourceList = {};
+  for (const [k, q] of Object.entries(next)) {
+    const d = prev[k] ? subQ(q, prev[k]) : q;
+    if (d.nano > 0n) out[k] = d;
+  }
+  return out;
 }
 
 /** Gives back a charge (a later quota refused the object). Best effort: the controller recounts anyway. */

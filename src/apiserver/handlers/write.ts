@@ -6,7 +6,7 @@ import { applyJsonPatch } from '../../api/patch/json-patch.ts';
 import { applyMergePatch } from '../../api/patch/merge-patch.ts';
 import { applyStrategicMergePatch, loadDefinitions } from '../../api/patch/strategic.ts';
 import { duplicateKeysOf, duplicateYamlKeys, pruneUnknownFields } from '../../api/fields.ts';
-import type { DeleteOptions } from '../../registry/generic.ts';
+import type { DeleteOptions, WriteOptions } from '../../registry/generic.ts';
 import { decodeBody, decodeDocument, readBody, writeJson, type Negotiated } from '../http.ts';
 import { attrsMatcher, parseListOptions } from '../list-options.ts';
 import type { Registries, Registry } from '../registries.ts';
@@ -123,7 +123,7 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
   checkFields(obj, reg.info.definition, duplicates, q, res);
   await admitNamespace(regs, reg, ri.namespace, obj.metadata?.name ?? obj.metadata?.generateName ?? '');
   withTypeMeta(reg, obj);
-  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req), admitCreate: (o) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun }) });
+  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req), ...quotaAdmission(regs, reg, ri, dryRun) });
   respondObject(reg, created, neg, res, 201, q);
 }
 
@@ -146,8 +146,17 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
   withTypeMeta(reg, obj);
   // Only an update that may create the object needs the namespace check (and its read).
   if (reg.gs.strategy.allowCreateOnUpdate && !reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace, ri.name);
-  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource, fieldManager: fieldManagerOf(q, req) });
+  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource, fieldManager: fieldManagerOf(q, req), ...quotaAdmission(regs, reg, ri, dryRun) });
   respondObject(reg, object, neg, res, created ? 201 : 200, q);
+}
+
+/** ResourceQuota admission of a write to a resource (not a subresource): creates, and updates where the evaluator charges them. */
+export function quotaAdmission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'admitCreate' | 'admitUpdate'> {
+  if (ri.subresource) return {};
+  return {
+    admitCreate: (o) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun }),
+    admitUpdate: (o, old) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun, old }),
+  };
 }
 
 export function requireCurrent(reg: Registry, ri: RequestInfo, cur: KubeObject | undefined): KubeObject {
@@ -201,7 +210,7 @@ export async function handlePatch(regs: Registries, reg: Registry, ri: RequestIn
     checkTypeMeta(reg, next);
     checkFields(next, reg.info.definition, [], q, res);
     return withTypeMeta(reg, next);
-  }, { dryRun, subresource: ri.subresource, fieldManager });
+  }, { dryRun, subresource: ri.subresource, fieldManager, ...quotaAdmission(regs, reg, ri, dryRun) });
   respondObject(reg, object, neg, res, 200, q);
 }
 

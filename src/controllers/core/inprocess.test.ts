@@ -190,6 +190,23 @@ describe('ResourceQuota admission', () => {
     await admitResourceQuota(regs, { group: '', resource: 'configmaps' }, ns, { metadata: { name: 'c' } });
   });
 
+  it('a Service update is charged for what it adds: NodePorts beyond the quota are refused', async () => {
+    const name = await quota({ 'services.nodeports': '2' }, { 'services.nodeports': '0' });
+    await until('quota cached', async () => srv.server.registries.get('', 'v1', 'resourcequotas')!.cache.get(ns, name)?.obj.status !== undefined);
+    const ports = [80, 81, 82].map((port) => ({ name: `p${port}`, port }));
+    await client.create(Resources.services, ns, { metadata: { name: 's' }, spec: { ports } });
+    const err = await client.patch(Resources.services, ns, 's', 'merge', { spec: { type: 'NodePort' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StatusError);
+    expect((err as StatusError).code).toBe(403);
+    expect((err as StatusError).message).toBe(`services "s" is forbidden: exceeded quota: ${name}, requested: services.nodeports=3, used: services.nodeports=0, limited: services.nodeports=2`);
+    expect((await client.get(Resources.services, ns, 's')).spec).toMatchObject({ type: 'ClusterIP' });
+    // Two ports fit; a later change that adds no usage is not charged again.
+    await client.patch(Resources.services, ns, 's', 'merge', { spec: { type: 'NodePort', ports: ports.slice(0, 2) } });
+    await client.patch(Resources.services, ns, 's', 'merge', { metadata: { labels: { a: 'b' } } });
+    expect(((await client.get(Resources.resourcequotas, ns, name)).status as { used: object }).used).toEqual({ 'services.nodeports': '2' });
+    await client.delete(Resources.services, ns, 's');
+  });
+
   it('object counts refuse through the API with upstream\'s message', async () => {
     const name = await quota({ configmaps: '1', 'count/deployments.apps': '0' }, { configmaps: '1', 'count/deployments.apps': '0' });
     await until('quota cached', async () => srv.server.registries.get('', 'v1', 'resourcequotas')!.cache.get(ns, name)?.obj.status !== undefined);
