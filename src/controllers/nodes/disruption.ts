@@ -80,7 +80,7 @@ export class DisruptionController implements Controller {
     const q = (p: Pdb) => this.queue.add(keyOf(p));
     this.pdbs.addEventHandler({ onAdd: q, onUpdate: (_o, n) => q(n), onDelete: (x) => q(deletedObject(x)) });
     const qPod = (p: Pod) => {
-      this.pdbsOfPod(p).forEach(q);
+      this.budgetsOfPod(p).forEach(q);
       const wait = staleDisruptionWaitMs(p, this.ctx.now().getTime(), this.staleTimeoutMs);
       if (wait !== undefined) this.staleQueue.addAfter(keyOf(p), wait);
     };
@@ -90,7 +90,7 @@ export class DisruptionController implements Controller {
         qPod(n);
         if (JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) qPod(o);
       },
-      onDelete: (x) => this.pdbsOfPod(deletedObject(x)).forEach(q),
+      onDelete: (x) => this.budgetsOfPod(deletedObject(x)).forEach(q),
     });
   }
 
@@ -120,6 +120,20 @@ export class DisruptionController implements Controller {
       throw err;
     }
     this.log.info(`reset stale DisruptionTarget condition of pod ${key} to False`);
+  }
+
+  /**
+   * The budgets covering a pod, all of which are synced. Upstream's getPdbForPod picks the first
+   * and warns on the pod when there are more, with this event.
+   */
+  private budgetsOfPod(pod: Pod): Pdb[] {
+    const pdbs = this.pdbsOfPod(pod);
+    if (pdbs.length > 1) {
+      const m = pod.metadata ?? {};
+      const msg = `Pod ${JSON.stringify(m.namespace ?? '')}/${JSON.stringify(m.name ?? '')} matches multiple PodDisruptionBudgets.  Chose ${JSON.stringify(pdbs[0].metadata?.name ?? '')} arbitrarily.`;
+      this.recorder.event(withKind(pod, 'v1', 'Pod'), 'Warning', 'MultiplePodDisruptionBudgets', msg);
+    }
+    return pdbs;
   }
 
   private pdbsOfPod(pod: Pod): Pdb[] {

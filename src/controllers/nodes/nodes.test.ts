@@ -212,6 +212,23 @@ describe('PodDisruptionBudget', () => {
 
   }, 120_000);
 
+  it('a pod covered by two budgets gets the MultiplePodDisruptionBudgets warning', async () => {
+    for (const name of ['multi-a', 'multi-b']) {
+      await client.create(Resources.poddisruptionbudgets, NS, { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'multi' } } } });
+    }
+    await waitFor('both budgets seen', async () => (await get(Resources.poddisruptionbudgets, 'multi-b')).status?.observedGeneration === 1);
+    await client.create(Resources.pods, NS, podObj('multi', { app: 'multi' }, 'sim-node-0'));
+    const [e] = await waitFor('warning event', async () => {
+      const list = await events('multi', 'MultiplePodDisruptionBudgets');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(e.type).toBe('Warning');
+    expect(e.message).toMatch(new RegExp(`^Pod "${NS}"/"multi" matches multiple PodDisruptionBudgets\\.  Chose "multi-[ab]" arbitrarily\\.$`));
+    expect(e.involvedObject).toMatchObject({ kind: 'Pod', name: 'multi', namespace: NS });
+    await client.delete(Resources.pods, NS, 'multi', { gracePeriodSeconds: 0 });
+    for (const name of ['multi-a', 'multi-b']) await client.delete(Resources.poddisruptionbudgets, NS, name);
+  }, 60_000);
+
   // kubectl drain finds pods/eviction (policy/v1) in discovery and evicts, so the budget holds.
   it('kubectl drain is refused by the budget', async () => {
     try {
