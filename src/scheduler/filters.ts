@@ -9,6 +9,7 @@ import { SpreadFilterState, spreadPreFilter } from './spread.ts';
 import { firstUntoleratedTaint, toleratedBy } from './taints.ts';
 import type { NodeSelector, Pod, Taint, Toleration } from './types.ts';
 import { volumePreFilter, type VolumeState } from './volumefilters.ts';
+import { attachableVolumes, filterVolumeLimits, hasLimitedVolumes } from './volumelimits.ts';
 
 export const ERR_UNSCHEDULABLE = 'node(s) were unschedulable';
 export const ERR_NODE_NAME = "node(s) didn't match the requested node name";
@@ -57,6 +58,8 @@ export class CycleState {
   interPod: InterPodFilterState | null;
   spread: SpreadFilterState | null;
   volumes: VolumeState | null;
+  /** NodeVolumeLimits: the pod's CSI volumes (`driver/handle` → driver); null when it has none to count. */
+  volumeLimits: Map<string, string> | null;
 
   constructor(snap: Snapshot, pod: Pod | PodInfo, other?: CycleState) {
     this.snap = snap;
@@ -74,6 +77,7 @@ export class CycleState {
       this.interPod = other.interPod?.clone() ?? null;
       this.spread = other.spread?.clone() ?? null;
       this.volumes = other.volumes?.clone() ?? null;
+      this.volumeLimits = other.volumeLimits;
       return;
     }
     const spec = this.pod.pod.spec;
@@ -87,6 +91,7 @@ export class CycleState {
     this.interPod = null;
     this.spread = null;
     this.volumes = null;
+    this.volumeLimits = null;
     if (names !== null && names.size === 0) {
       this.preFilterReject = ERR_AFFINITY_CONFLICT;
       this.preFilterPlugin = 'NodeAffinity';
@@ -101,6 +106,10 @@ export class CycleState {
     this.preFilterPlugin = vol.reject?.plugin ?? '';
     if (vol.reject !== null) return;
     this.volumes = vol.state;
+    if (hasLimitedVolumes(this.pod.pod)) {
+      const mine = attachableVolumes(this.pod.pod, snap.volumes);
+      this.volumeLimits = mine.size > 0 ? mine : null;
+    }
     this.interPod = interPodPreFilter(snap, this.pod);
     this.spread = spreadPreFilter(snap, this.pod);
   }
@@ -219,12 +228,18 @@ export function filterNode(st: CycleState, node: NodeInfo): Status | null {
   // NodeResourcesFit
   const fit = fitsResources(st, node);
   if (fit !== null) return fit;
-  // VolumeRestrictions, VolumeBinding, VolumeZone (NodeVolumeLimits is not implemented)
+  // VolumeRestrictions, NodeVolumeLimits, VolumeBinding, VolumeZone
   const vol = st.volumes;
   if (vol !== null) {
-    let r = vol.filterRestrictions(node);
+    const r = vol.filterRestrictions(node);
     if (r !== null) return fail('VolumeRestrictions', 'Unschedulable', r);
-    r = vol.filterBinding(node);
+  }
+  if (st.volumeLimits !== null) {
+    const r = filterVolumeLimits(st.snap, st.volumeLimits, node);
+    if (r !== null) return fail('NodeVolumeLimits', 'Unschedulable', r);
+  }
+  if (vol !== null) {
+    let r = vol.filterBinding(node);
     if (r !== null) return fail('VolumeBinding', 'UnschedulableAndUnresolvable', r);
     r = vol.filterZone(node);
     if (r !== null) return fail('VolumeZone', 'UnschedulableAndUnresolvable', r);

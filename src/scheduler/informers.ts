@@ -5,12 +5,13 @@ import { Resources, type GVR } from '../client/resources.ts';
 import { deletedObject, type SharedInformerFactory } from '../controllers/framework/informer.ts';
 import { Indexers } from '../controllers/framework/store.ts';
 import type { WorkloadListers } from './defaultspread.ts';
-import type { LabelSelectorOwner, PersistentVolume, PersistentVolumeClaim, ReplicationController, Service, StorageClass } from './types.ts';
+import type { CSINode, LabelSelectorOwner, PersistentVolume, PersistentVolumeClaim, ReplicationController, Service, StorageClass } from './types.ts';
 import type { VolumeStore } from './volumes.ts';
 
 const STORAGE_CLASSES: GVR = { group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', namespaced: false, kind: 'StorageClass' };
+const CSI_NODES: GVR = { group: 'storage.k8s.io', version: 'v1', resource: 'csinodes', namespaced: false, kind: 'CSINode' };
 
-/** Keeps `vols` in step with PVCs, PVs and StorageClasses; an add or update calls `changed`. */
+/** Keeps `vols` in step with PVCs, PVs, StorageClasses and CSINodes; an add or update calls `changed`. */
 export function watchVolumes(f: SharedInformerFactory, vols: VolumeStore, changed: () => void): void {
   const name = (x: unknown) => deletedObject(x as KubeObject).metadata?.name ?? '';
   f.informerFor<KubeObject>(Resources.persistentvolumeclaims).addEventHandler({
@@ -22,6 +23,11 @@ export function watchVolumes(f: SharedInformerFactory, vols: VolumeStore, change
     onAdd: (o) => (vols.upsertPV(o as unknown as PersistentVolume), changed()),
     onUpdate: (_o, o) => (vols.upsertPV(o as unknown as PersistentVolume), changed()),
     onDelete: (x) => vols.removePV(name(x)),
+  });
+  f.informerFor<KubeObject>(CSI_NODES).addEventHandler({
+    onAdd: (o) => (vols.upsertCSINode(o as unknown as CSINode), changed()),
+    onUpdate: (_o, o) => (vols.upsertCSINode(o as unknown as CSINode), changed()),
+    onDelete: (x) => vols.removeCSINode(name(x)),
   });
   f.informerFor<KubeObject>(STORAGE_CLASSES).addEventHandler({
     onAdd: (o) => (vols.upsertStorageClass(o as unknown as StorageClass), changed()),

@@ -111,6 +111,29 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     await ok(['delete', 'pod', 'claimer', '--wait=false']);
   });
 
+  it('CSINode attach limits: one volume of the driver per node, the fourth pod waits with upstream\'s message', async () => {
+    const csiNodes = [0, 1, 2].map((i) => `apiVersion: storage.k8s.io/v1\nkind: CSINode\nmetadata:\n  name: sim-node-${i}\nspec:\n  drivers:\n  - name: csi.example.com\n    nodeID: sim-node-${i}\n    allocatable:\n      count: 1\n`).join('---\n');
+    await ok(['create', '-f', file('csinodes.yaml', csiNodes)]);
+    await ok(['create', '-f', file('limited.yaml', 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: limited\nprovisioner: csi.example.com\nvolumeBindingMode: WaitForFirstConsumer\n')]);
+    const docs = [0, 1, 2, 3].map((i) => [
+      `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: vol-${i}\nspec:\n  storageClassName: limited\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n`,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: attach-${i}\n  labels:\n    app: attach\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: vol-${i}\n`,
+    ].join('---\n'));
+    // Three first, so that which one waits is known.
+    await ok(['create', '-f', file('attach.yaml', docs.slice(0, 3).join('---\n'))]);
+    const placed = await eventually(30, async () => {
+      const ps = (await pods('app=attach')).filter((x) => x.spec.nodeName);
+      return ps.length === 3 ? ps : undefined;
+    });
+    expect(new Set(placed.map((x) => x.spec.nodeName)).size).toBe(3);
+    await ok(['create', '-f', file('attach-3.yaml', docs[3])]);
+    const cond = await eventually(30, async () => (await pods('app=attach')).find((x) => x.metadata.name === 'attach-3')?.status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'));
+    expect(cond.message).toMatch(/^0\/3 nodes are available: 3 node\(s\) exceed max volume count\. preemption: /);
+    await ok(['delete', 'pods', '-l', 'app=attach', '--wait=false']);
+    await ok(['delete', 'pvc', 'vol-0', 'vol-1', 'vol-2', 'vol-3', '--wait=false']);
+    await ok(['delete', 'csinodes', '--all']);
+  });
+
   it('a pod with scheduling gates is left alone until the gates are removed', async () => {
     await ok(['create', '-f', file('gated.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gated\n  labels:\n    app: gated\nspec:\n  schedulingGates:\n  - name: example.com/wait\n  containers:\n  - name: c\n    image: busybox\n')]);
     await ok(['run', 'after-gated', '--image=busybox', '--labels=app=after-gated']);

@@ -215,7 +215,13 @@ export interface PersistentVolumeClaim {
 
 export interface PersistentVolume {
   metadata: ObjectMeta;
-  spec?: { nodeAffinity?: { required?: NodeSelector | null } | null; storageClassName?: string };
+  spec?: { nodeAffinity?: { required?: NodeSelector | null } | null; storageClassName?: string; csi?: { driver?: string; volumeHandle?: string } | null };
+}
+
+/** storage.k8s.io/v1 CSINode: the CSI drivers on a node and how many volumes each may attach. */
+export interface CSINode {
+  metadata: ObjectMeta;
+  spec?: { drivers?: Array<{ name: string; allocatable?: { count?: number | null } | null }> | null };
 }
 
 export interface StorageClass {

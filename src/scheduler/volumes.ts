@@ -1,7 +1,7 @@
 // The storage objects the volume plugins read (PersistentVolumeClaims, PersistentVolumes,
 // StorageClasses), kept by the snapshot from informers, and the small helpers upstream's
 // volume code uses to interpret them.
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
+import type { CSINode, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
 
 /** Set by the PV controller once a claim is bound to its volume. */
 export const ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
@@ -12,6 +12,19 @@ export class VolumeStore {
   private readonly pvcs = new Map<string, PersistentVolumeClaim>();
   private readonly pvs = new Map<string, PersistentVolume>();
   private readonly classes = new Map<string, StorageClass>();
+  private readonly csiNodes = new Map<string, CSINode>();
+
+  csiNode(name: string): CSINode | undefined {
+    return this.csiNodes.get(name);
+  }
+
+  upsertCSINode(n: CSINode): void {
+    this.csiNodes.set(n.metadata.name ?? '', n);
+  }
+
+  removeCSINode(name: string): void {
+    this.csiNodes.delete(name);
+  }
 
   pvc(namespace: string, name: string): PersistentVolumeClaim | undefined {
     return this.pvcs.get(`${namespace}/${name}`);
