@@ -13,8 +13,9 @@ export function pruneUnknownFields(value: unknown, schema: SchemaLookup, typeNam
 
 /** A path's spelling, `spec.containers[0].name`; only made for an unknown field. */
 function spell(path: string[], field: string): string {
-  const out = `${path.join('')}.${field}`;
-  return out.slice(1);
+  const head = path.join('');
+  if (head === '') return field;
+  return `${head.startsWith('.') ? head.slice(1) : head}.${field}`;
 }
 
 // The path is a stack of steps (`.field`, `[i]` or `[key]`), pushed and popped as the walk

@@ -74,8 +74,14 @@ export function cloneJson<T>(v: T): T {
     return a as T;
   }
   const o: Record<string, unknown> = {};
-  // for-in, not Object.keys: no key array per object (JSON objects have no inherited keys).
-  for (const k in v) o[k] = cloneJson((v as Record<string, unknown>)[k]);
+  // for-in, not Object.keys: no key array per object. Own keys only; a "__proto__" key (JSON
+  // allows it) is copied as a key, never made the copy's prototype.
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const c = cloneJson((v as Record<string, unknown>)[k]);
+    if (k === '__proto__') Object.defineProperty(o, k, { value: c, enumerable: true, writable: true, configurable: true });
+    else o[k] = c;
+  }
   return o as T;
 }
 
@@ -93,9 +99,10 @@ export function jsonDeepEqual(a: unknown, b: unknown): boolean {
   const y = b as Record<string, unknown>;
   let n = 0;
   for (const k in x) {
+    if (!Object.hasOwn(x, k)) continue;
     if (!Object.hasOwn(y, k) || !jsonDeepEqual(x[k], y[k])) return false;
     n++;
   }
-  for (const _ in y) n--;
+  for (const k in y) if (Object.hasOwn(y, k)) n--;
   return n === 0;
 }

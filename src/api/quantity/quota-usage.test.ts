@@ -77,6 +77,9 @@ describe('other evaluators', () => {
     const svc: KubeObject = { spec: { type: 'LoadBalancer', ports: [{ port: 80 }, { port: 443 }] } };
     expect(formatList(serviceEvaluator.usage(svc, now))).toEqual({ 'count/services': '1', services: '1', 'services.loadbalancers': '1', 'services.nodeports': '2' });
     expect(formatList(serviceEvaluator.usage({ spec: { type: 'ClusterIP', ports: [{ port: 80 }] } }, now))['services.nodeports']).toBe('0');
+    // Without node port allocation, only ports that name a node port count.
+    const noAlloc: KubeObject = { spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: [{ port: 80 }, { port: 443, nodePort: 30443 }] } };
+    expect(formatList(serviceEvaluator.usage(noAlloc, now))['services.nodeports']).toBe('1');
   });
 
   it('claims charge storage, also per storage class', () => {

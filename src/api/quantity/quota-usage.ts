@@ -243,7 +243,9 @@ export const serviceEvaluator: Evaluator = {
     const out: ResourceList = { 'count/services': count(1), services: count(1), 'services.loadbalancers': zero(), 'services.nodeports': zero() };
     if (spec.type === 'NodePort') out['services.nodeports'] = count(ports);
     if (spec.type === 'LoadBalancer') {
-      if (spec.allocateLoadBalancerNodePorts !== false) out['services.nodeports'] = count(ports);
+      // Without node port allocation, only the ports that ask for a node port use one.
+      const explicit = ((spec.ports as Array<{ nodePort?: number }> | undefined) ?? []).filter((p) => !!p?.nodePort).length;
+      out['services.nodeports'] = count(spec.allocateLoadBalancerNodePorts === false ? explicit : ports);
       out['services.loadbalancers'] = count(1);
     }
     return out;

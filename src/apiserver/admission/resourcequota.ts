@@ -108,9 +108,10 @@ export async function admitResourceQuota(regs: Registries, info: { group: string
     if (c.interesting) interesting.push(q);
   }
   if (interesting.length === 0) return;
-  const delta = opts.old ? growth(ev.usage(obj, now), ev.usage(opts.old, now)) : ev.usage(obj, now);
-  const negative = Object.keys(delta).filter((k) => delta[k].nano < 0n);
+  const usage = ev.usage(obj, now);
+  const negative = Object.keys(usage).filter((k) => usage[k].nano < 0n);
   if (negative.length > 0) throw fail(`quota usage is negative for resource(s): ${negative.sort().join(',')}`);
+  const delta = opts.old ? growth(usage, ev.usage(opts.old, now)) : usage;
   if (Object.values(delta).every((q) => q.nano === 0n)) return;
   for (const q of interesting) {
     const c = checkQuota(q, ev, obj, delta);

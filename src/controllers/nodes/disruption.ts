@@ -88,7 +88,8 @@ export class DisruptionController implements Controller {
       onAdd: qPod,
       onUpdate: (o, n) => {
         qPod(n);
-        if (JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) qPod(o);
+        // Budgets the pod left (no warning: that is about the pod as it is now).
+        if (JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(n.metadata?.labels ?? {})) this.pdbsOfPod(o).forEach(q);
       },
       onDelete: (x) => this.budgetsOfPod(deletedObject(x)).forEach(q),
     });
