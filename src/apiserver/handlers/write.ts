@@ -15,6 +15,7 @@ import { respondObject, withTypeMeta } from './read.ts';
 import { applyScale, scaleOf } from './scale.ts';
 import { APPLY_PATCH, handleApply } from './apply.ts';
 import { admitResourceQuota } from '../admission/resourcequota.ts';
+import { evaluatorFor } from '../../api/quantity/quota-usage.ts';
 
 export function dryRunOf(q: URLSearchParams): boolean {
   const values = q.getAll('dryRun');
@@ -153,10 +154,10 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
 /** ResourceQuota admission of a write to a resource (not a subresource): creates, and updates where the evaluator charges them. */
 export function quotaAdmission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'admitCreate' | 'admitUpdate'> {
   if (ri.subresource) return {};
-  return {
-    admitCreate: (o) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun }),
-    admitUpdate: (o, old) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun, old }),
-  };
+  const admitCreate = (o: KubeObject) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun });
+  // Most kinds are counted on create only: their updates skip the call altogether.
+  if (!evaluatorFor(reg.info.group, reg.info.resource).chargesUpdates) return { admitCreate };
+  return { admitCreate, admitUpdate: (o, old) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun, old }) };
 }
 
 export function requireCurrent(reg: Registry, ri: RequestInfo, cur: KubeObject | undefined): KubeObject {
