@@ -33,7 +33,6 @@ export class Registries {
       }
       const c = cache;
       gs.onEncode = (key, bytes, stored) => c.offer(key, bytes, stored);
-      gs.cachedRevision = (namespace, name) => c.get(namespace, name)?.rv;
       gs.cachedLookup = (namespace, name) => {
         const e = c.get(namespace, name);
         return e ? { obj: e.obj, modRevision: e.rv } : undefined;

@@ -46,8 +46,6 @@ export const SERVER_CHANGE = 'binding';
 
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const MAX_RETRIES = 16;
-/** How many just-written objects a store keeps for the updates that follow them. */
-const RECENT_OBJECTS = 512;
 
 export function generateNameSuffix(): string {
   let s = '';
@@ -107,23 +105,6 @@ export class GenericStore {
    */
   cachedLookup: ((namespace: string, name: string) => { obj: KubeObject; modRevision: number } | undefined) | undefined;
 
-  /** The revision of the watch cache's current entry for an object, if it has one. */
-  cachedRevision: ((namespace: string, name: string) => number | undefined) | undefined;
-
-  /**
-   * The objects this store wrote last (its own version, resourceVersion set), oldest first. An
-   * update that follows soon (a binding after a create, a kubelet's status after the binding)
-   * starts from the object itself while the watch cache still holds that version, instead of
-   * parsing the cache's bytes. They are only read: updates clone before they change anything.
-   */
-  private readonly recent = new Map<string, KubeObject>();
-
-  private remember(key: string, obj: KubeObject): void {
-    this.recent.delete(key);
-    this.recent.set(key, obj);
-    if (this.recent.size > RECENT_OBJECTS) this.recent.delete(this.recent.keys().next().value as string);
-  }
-
   /** A stored object in this store's version. */
   fromStorage(obj: KubeObject): KubeObject {
     return this.storageApiVersion === this.apiVersion ? obj : convert(obj, this.storageApiVersion, this.apiVersion);
@@ -176,11 +157,6 @@ export class GenericStore {
 
   /** The current object: from the cache on a first attempt when it has it, else from storage. */
   private async current(namespace: string, name: string, tryCache: boolean): Promise<{ obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined> {
-    if (tryCache && this.recent.size > 0) {
-      const mine = this.recent.get(this.key(namespace, name));
-      const rv = Number(mine?.metadata?.resourceVersion);
-      if (mine && this.cachedRevision?.(namespace, name) === rv) return { obj: mine, kv: { modRevision: rv }, cached: true };
-    }
     const hit = tryCache ? this.cachedLookup?.(namespace, name) : undefined;
     // The cached object is only read here (updateOnce clones before mutating).
     if (hit) return { obj: this.storageApiVersion === this.apiVersion ? hit.obj : this.fromStorage(cloneJson(hit.obj)), kv: { modRevision: hit.modRevision }, cached: true };
@@ -252,7 +228,6 @@ export class GenericStore {
     }
     m.resourceVersion = String(r.header.revision);
     this.written.set(obj, value);
-    this.remember(key, obj);
     return obj;
   }
 
@@ -322,10 +297,7 @@ export class GenericStore {
     });
     if (!r.succeeded) return 'retry';
     fm.resourceVersion = String(r.header.revision);
-    if (value) {
-      this.written.set(next, value);
-      this.remember(key, next);
-    } else this.recent.delete(key);
+    if (value) this.written.set(next, value);
     if (finalize) await this.strategy.release?.(next, this.store);
     return { object: next, created: false };
   }
@@ -395,7 +367,6 @@ export class GenericStore {
   }
 
   async delete(namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
-    this.recent.delete(this.key(namespace, name));
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const cur = await this.read(namespace, name);
       if (!cur) throw notFound(this.gr, name);
