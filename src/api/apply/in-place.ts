@@ -30,41 +30,58 @@ function rawHas(fieldsV1: unknown, path: readonly string[]): boolean {
   return true;
 }
 
+/** The stored entries as this server writes them, with their identities and the writer's. */
+export interface StoredEntries {
+  entries: ManagedFieldsEntry[];
+  ids: string[];
+  /** The identity of the writer's Update entry. */
+  self: string;
+}
+
+/**
+ * The stored entries, read once for both shortcuts below. Undefined when the general path must
+ * decode everything: no entries, a client's own differing managedFields, or an entry not as this
+ * server stores them (canonical, so raw lookups are exact).
+ */
+export function readStored(prev: KubeObject, opts: InPlaceOptions, requested: unknown): StoredEntries | undefined {
+  const stored = metaOf(prev).managedFields;
+  if (!Array.isArray(stored) || stored.length === 0) return undefined;
+  if (!opts.subresource && requested !== undefined && !(Array.isArray(requested) && requested.length === 0) && !deepEqual(requested, stored)) return undefined;
+  const ids: string[] = [];
+  for (const e of stored as unknown[]) {
+    if (!isPlainObject(e) || e.fieldsType !== 'FieldsV1' || !isPlainObject(e.fieldsV1) || Object.keys(e.fieldsV1).length === 0) return undefined;
+    if (typeof e.manager !== 'string' || (e.operation !== 'Apply' && e.operation !== 'Update') || typeof e.apiVersion !== 'string' || e.apiVersion === '') return undefined;
+    ids.push(identity({ manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, subresource: typeof e.subresource === 'string' && e.subresource !== '' ? e.subresource : undefined }));
+  }
+  const self = identity({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource || undefined });
+  return { entries: stored as ManagedFieldsEntry[], ids, self };
+}
+
 /**
  * The common update — the writer changes only fields its own entry already owns and nobody else
  * does (a Lease renewal, a status heartbeat) — decided on the stored entries without decoding
  * them: the same entries, the writer's stamped with `now`. Undefined when the general path must
- * decide. Stored entries are canonical (they were encoded here), so raw lookups are exact.
+ * decide.
  */
-export function updateInPlace(scope: Scope, prev: KubeObject, opts: InPlaceOptions, requested: unknown, c: Comparison): ManagedFieldsEntry[] | undefined {
-  const stored = metaOf(prev).managedFields;
-  if (!Array.isArray(stored) || stored.length === 0) return undefined;
-  if (!opts.subresource && requested !== undefined && !(Array.isArray(requested) && requested.length === 0) && !deepEqual(requested, stored)) return undefined;
+export function updateInPlace(scope: Scope, stored: StoredEntries, opts: InPlaceOptions, c: Comparison): ManagedFieldsEntry[] | undefined {
   if (!scope.filter(c.removed).isEmpty()) return undefined;
   const changed = scope.filter(c.modified.union(c.added));
-  const self = identity({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource || undefined });
-  let mine = -1;
-  for (let i = 0; i < stored.length; i++) {
-    const e = stored[i] as Record<string, unknown>;
-    if (!isPlainObject(e) || e.fieldsType !== 'FieldsV1' || !isPlainObject(e.fieldsV1) || Object.keys(e.fieldsV1).length === 0) return undefined;
-    if (typeof e.manager !== 'string' || (e.operation !== 'Apply' && e.operation !== 'Update') || typeof e.apiVersion !== 'string') return undefined;
-    const id = identity({ manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, subresource: typeof e.subresource === 'string' && e.subresource !== '' ? e.subresource : undefined });
-    if (id === self) mine = i;
-  }
-  if (changed.isEmpty()) return stored as ManagedFieldsEntry[];
+  const { entries } = stored;
+  if (changed.isEmpty()) return entries;
+  const mine = stored.ids.indexOf(stored.self);
   // A first write by this writer creates its entry: the general path builds it.
   if (mine < 0) return undefined;
-  const mineEntry = stored[mine] as ManagedFieldsEntry;
+  const mineEntry = entries[mine];
   if (typeof mineEntry.time !== 'string') return undefined;
   const taken = stripMeta(changed);
   for (const p of memberPaths(changed)) {
     const owned = taken.has(p);
     // The writer must own what it changed already; changed fields nobody may own must not be its.
     if (rawHas(mineEntry.fieldsV1, p) !== owned) return undefined;
-    for (let i = 0; i < stored.length; i++) if (i !== mine && rawHas((stored[i] as ManagedFieldsEntry).fieldsV1, p)) return undefined;
+    for (let i = 0; i < entries.length; i++) if (i !== mine && rawHas(entries[i].fieldsV1, p)) return undefined;
   }
-  if (taken.isEmpty()) return stored as ManagedFieldsEntry[];
-  const out = (stored as ManagedFieldsEntry[]).slice();
+  if (taken.isEmpty()) return entries;
+  const out = entries.slice();
   out[mine] = { ...mineEntry, time: opts.now };
   return encodeOrder(out);
 }
@@ -80,29 +97,18 @@ export interface Partition {
 /**
  * For the general path: only the writer's entry and the entries owning a changed or removed
  * field need decoding; the others are kept as stored (a kubelet's first status write leaves the
- * creator's entry alone). Undefined when every entry must be decoded: entries not as this
- * server stores them, a client's own managedFields, or the cap on Update entries may apply.
+ * creator's entry alone). Undefined when the cap on Update entries may apply.
  */
-export function partitionStored(scope: Scope, prev: KubeObject, opts: InPlaceOptions, requested: unknown, c: Comparison): Partition | undefined {
-  const stored = metaOf(prev).managedFields;
-  if (!Array.isArray(stored) || stored.length === 0) return undefined;
-  if (!opts.subresource && requested !== undefined && !(Array.isArray(requested) && requested.length === 0) && !deepEqual(requested, stored)) return undefined;
+export function partitionStored(scope: Scope, stored: StoredEntries, c: Comparison): Partition | undefined {
+  // The writer's entry may be one more Update entry: past the cap, old ones are folded together.
+  if (stored.entries.filter((e) => e.operation === 'Update').length >= MAX_UPDATE_MANAGERS) return undefined;
   const paths = memberPaths(scope.filter(c.modified.union(c.added)));
   memberPaths(scope.filter(c.removed), [], paths);
-  const self = identity({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource || undefined });
   const out: Partition = { keep: [], touched: [] };
-  let updates = 0;
-  for (const e of stored as unknown[]) {
-    if (!isPlainObject(e) || e.fieldsType !== 'FieldsV1' || !isPlainObject(e.fieldsV1) || Object.keys(e.fieldsV1).length === 0) return undefined;
-    if (typeof e.manager !== 'string' || (e.operation !== 'Apply' && e.operation !== 'Update') || typeof e.apiVersion !== 'string' || e.apiVersion === '') return undefined;
-    if (e.operation === 'Update') updates++;
-    const id = identity({ manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, subresource: typeof e.subresource === 'string' && e.subresource !== '' ? e.subresource : undefined });
-    const entry = e as unknown as ManagedFieldsEntry;
-    if (id !== self && !paths.some((p) => rawHas(entry.fieldsV1, p))) out.keep.push(entry);
-    else out.touched.push(entry);
-  }
-  // The writer's entry may be one more Update entry: past the cap, old ones are folded together.
-  if (updates >= MAX_UPDATE_MANAGERS) return undefined;
+  stored.entries.forEach((e, i) => {
+    if (stored.ids[i] !== stored.self && !paths.some((p) => rawHas(e.fieldsV1, p))) out.keep.push(e);
+    else out.touched.push(e);
+  });
   return out;
 }
 

@@ -18,7 +18,7 @@ import {
 import { zeroObject } from './merge.ts';
 import { loadApplySchema, type ApplySchema, type TypeRef } from './schema.ts';
 import { compare, toFieldSet, Walker } from './typed.ts';
-import { partitionStored, updateInPlace } from './in-place.ts';
+import { partitionStored, readStored, updateInPlace } from './in-place.ts';
 import { ApplyConflicts, recordApply, recordUpdate, withoutManagedFields, type Scope, type Writer } from './updater.ts';
 
 export type { ManagedFieldsEntry } from './managed.ts';
@@ -115,13 +115,16 @@ export function updateManagedFields(opts: UpdateOptions): ManagedFieldsEntry[] {
   // One comparison serves both paths: the in-place one, and the general one if that declines.
   const prev = opts.prev;
   const comparison = prev && Array.isArray(metaOf(prev).managedFields) ? compare(scope.walker, withoutManagedFields(prev), withoutManagedFields(opts.next), scope.root) : undefined;
-  const quick = prev && comparison && !opts.general ? updateInPlace(scope, prev, opts, requested, comparison) : undefined;
-  if (quick) return quick;
-  const parts = prev && comparison && !opts.general ? partitionStored(scope, prev, opts, requested, comparison) : undefined;
-  if (parts) {
-    // Entries that cannot change stay as stored; the rest go through the general update.
-    const touched = recordUpdate(scope, prev, opts.next, decodeOrEmpty(parts.touched), writer(opts, 'Update'), opts.now, comparison);
-    return encodeOrder([...parts.keep, ...encodeManagedFields(touched)]);
+  const stored = prev && comparison && !opts.general ? readStored(prev, opts, requested) : undefined;
+  if (stored && comparison) {
+    const quick = updateInPlace(scope, stored, opts, comparison);
+    if (quick) return quick;
+    const parts = partitionStored(scope, stored, comparison);
+    if (parts) {
+      // Entries that cannot change stay as stored; the rest go through the general update.
+      const touched = recordUpdate(scope, prev, opts.next, decodeOrEmpty(parts.touched), writer(opts, 'Update'), opts.now, comparison);
+      return encodeOrder([...parts.keep, ...encodeManagedFields(touched)]);
+    }
   }
   let managed: Managed;
   if (opts.subresource) managed = decodeOrEmpty(metaOf(opts.prev).managedFields);
