@@ -3,12 +3,16 @@
 // created by 32 clients and bound by the scheduler (pods/s from the first create to the last
 // binding, both durable), a 3,000-replica Deployment until fully available, and the server's RSS
 // during and after. Then the same Lease renewals with the 1,000 nodes inside the server process
-// (`--simulate-nodes`), where the server also pays the nodes' side.
+// (`--simulate-nodes`), where the server also pays the nodes' side. For reading the Lease target
+// against the machine: the same renewals on etcd (`--datastore etcd`, etcd's own CPU beside the
+// server's), and the floor of any HTTPS server answering 100 PUTs a second, with and without one
+// durable write each (lease-floor.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { etcdAvailable, startEtcd } from '../../src/store/testing/etcd-server.ts';
 import { clientFromKubeconfig, type ApiClient } from './api-client.ts';
 import { fmt, type Row } from './table.ts';
 
@@ -112,6 +116,50 @@ async function until(limitS: number, done: () => Promise<boolean>, every = 250):
   return NaN;
 }
 
+/** Server CPU % of lease-floor.ts (`plain` or `dsync`) under 1,000 renewers, over 30 s after 15 s. */
+async function floorCpu(mode: 'plain' | 'dsync', dir: string): Promise<number> {
+  const script = join(root, 'hack/bench/lease-floor.ts');
+  const srv = spawn(process.execPath, [script, 'server', mode, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let cl: ChildProcess | undefined;
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      srv.stdout?.on('data', (c: Buffer) => {
+        const m = (out += c.toString()).match(/PORT (\d+)/);
+        if (m) resolve(Number(m[1]));
+      });
+      srv.on('exit', (code) => reject(new Error(`lease-floor server exited ${code}`)));
+    });
+    cl = spawn(process.execPath, [script, 'client', String(port)], { stdio: 'inherit' });
+    await new Promise((r) => setTimeout(r, 15_000));
+    const [cpu] = await cpuOver(30, srv.pid as number);
+    return cpu;
+  } finally {
+    if (cl) await stop(cl);
+    await stop(srv);
+  }
+}
+
+/** The agent's Lease renewals with the server on etcd: server and etcd CPU %. */
+async function etcdLeases(dir: string): Promise<{ server: number; etcd: number }> {
+  const etcd = await startEtcd();
+  try {
+    const s = await startServer(dir, ['--datastore', 'etcd', '--etcd-servers', etcd.endpoint]);
+    let agent: ChildProcess | undefined;
+    try {
+      agent = await startAgent(s.kubeconfig);
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const [server, e] = await cpuOver(30, s.proc.pid as number, etcd.pid);
+      return { server, etcd: e };
+    } finally {
+      if (agent) await stop(agent);
+      await stop(s.proc);
+    }
+  } finally {
+    await etcd.cleanup();
+  }
+}
+
 export async function run(): Promise<{ rows: Row[]; figures: Record<string, number> }> {
   const build = (await import('node:child_process')).spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build failed');
@@ -171,10 +219,24 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
     [f['scheduler.lease1000.inprocess_cpu_pct']] = await cpuOver(30, inProcess.proc.pid as number);
   } finally {
     await stop(inProcess.proc);
+  }
+  const e: Record<string, number> = {};
+  try {
+    if (etcdAvailable()) {
+      log(`${NODES} nodes (agent process) with the server on etcd; measuring idle Lease renewals for 30 s after 30 s`);
+      const r = await etcdLeases(join(dir, 'etcd'));
+      e['scheduler.lease1000.cpu_pct'] = f['scheduler.etcd.lease1000.server_cpu_pct'] = r.server;
+      e['scheduler.lease1000.etcd_cpu_pct'] = f['scheduler.etcd.lease1000.etcd_cpu_pct'] = r.etcd;
+    } else log('no etcd binary (hack/install-test-deps installs one): the etcd column stays empty');
+    log('the machine floor: a bare HTTPS server answering 100 Lease PUTs a second, 30 s each without and with one O_DSYNC write per request');
+    f['scheduler.lease_floor.https_cpu_pct'] = await floorCpu('plain', mkdtempSync(join(dir, 'floor-')));
+    f['scheduler.lease_floor.https_dsync_cpu_pct'] = await floorCpu('dsync', mkdtempSync(join(dir, 'floor-')));
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const rows: Row[] = [
     ['scheduler.lease1000.cpu_pct', `${NODES} nodes (agent process) renewing Leases every 10 s, server CPU %`, 1],
+    ['scheduler.lease1000.etcd_cpu_pct', '  etcd itself (the etcd column), CPU %', 1],
     ['scheduler.lease1000.agent_cpu_pct', '  the agent process running them, CPU %', 1],
     ['scheduler.lease1000.inprocess_cpu_pct', `  ${NODES} nodes inside the server (--simulate-nodes), server CPU %`, 1],
     ['scheduler.idle_rss_mib', `  server RSS with ${NODES} nodes MiB`, 0],
@@ -184,7 +246,9 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
     ['scheduler.deploy3000.available_s', `Deployment of ${REPLICAS} fully available s`, 1],
     ['scheduler.rss_mib', 'server RSS peak MiB', 0],
     ['scheduler.rss_after_mib', 'server RSS after MiB', 0],
-  ].map(([k, label, digits]) => ({ metric: String(label), embedded: fmt(f[k as string], Number(digits)), etcd: '', ratio: '' }));
+    ['scheduler.lease_floor.https_cpu_pct', 'floor: bare Node HTTPS server, 100 Lease PUTs/s, CPU %', 1],
+    ['scheduler.lease_floor.https_dsync_cpu_pct', '  the same with one 1 KB O_DSYNC write per request, CPU %', 1],
+  ].map(([k, label, digits]) => ({ metric: String(label), embedded: (k as string) in f ? fmt(f[k as string], Number(digits)) : '', etcd: k in e ? fmt(e[k as string], Number(digits)) : '', ratio: '' }));
   for (const [k, v] of Object.entries(f)) f[k] = Math.round(v * 1000) / 1000;
   return { rows, figures: f };
 }
