@@ -20,6 +20,7 @@ const SUITES = [
   'src/controllers/batch/batch.test.ts',
   'src/controllers/core/core.test.ts',
   'src/controllers/nodes/nodes.test.ts',
+  'src/controllers/volumes/volumes.test.ts',
   'src/agent/agent.test.ts',
 ].filter((f) => existsSync(join(root, f)));
 

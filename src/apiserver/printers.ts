@@ -1,5 +1,6 @@
 // Table columns per kind, as kubectl shows them from a real cluster (priority 1 = -o wide).
 import { age } from './table.ts';
+import { isDefaultClass } from '../api/storage-class.ts';
 import type { KubeObject } from '../api/object.ts';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -7,9 +8,19 @@ type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 export interface Printer {
   columns: Array<[name: string, type: string, priority?: number]>;
   cells(obj: KubeObject): unknown[];
+  /** Where the Age column goes among `columns` (default: after the priority-0 ones). */
+  ageAt?: number;
+  /** Only `columns`: no Name column first, no Age column (Events). */
+  bare?: boolean;
+  /** The Name cell, where it is more than metadata.name. */
+  name?(obj: KubeObject): string;
 }
 
 const list = (v: unknown): Any[] => (Array.isArray(v) ? v : []);
+const MODE_ABBREV: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
+/** Access modes as kubectl prints them: RWO,ROX,RWX,RWOP, each once, in that order. */
+const accessModes = (v: unknown): string => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'].filter((m) => Array.isArray(v) && v.includes(m)).map((m) => MODE_ABBREV[m]).join(',');
+const claimClassName = (o: Any): string => o.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? o.spec?.storageClassName ?? '';
 const selector = (sel: Any | undefined): string =>
   sel ? [...Object.entries(sel.matchLabels ?? sel).filter(([k]) => k !== 'matchExpressions').map(([k, v]) => `${k}=${v}`)].join(',') || '<none>' : '<none>';
 
@@ -136,12 +147,43 @@ export const printers: Record<string, Printer> = {
   },
   Endpoints: { columns: [['Endpoints', 'string']], cells: (o: Any) => [list(o.subsets).flatMap((s) => list(s.addresses).flatMap((a) => list(s.ports).map((p) => `${a.ip}:${p.port}`))).join(',') || '<none>'] },
   PersistentVolumeClaim: {
-    columns: [['Status', 'string'], ['Volume', 'string'], ['Capacity', 'string'], ['Access Modes', 'string'], ['StorageClass', 'string']],
-    cells: (o: Any) => [o.status?.phase ?? '', o.spec?.volumeName ?? '', o.status?.capacity?.storage ?? '', list(o.status?.accessModes).join(','), o.spec?.storageClassName ?? ''],
+    columns: [['Status', 'string'], ['Volume', 'string'], ['Capacity', 'string'], ['Access Modes', 'string'], ['StorageClass', 'string'], ['VolumeAttributesClass', 'string'], ['VolumeMode', 'string', 1]],
+    cells: (o: Any) => {
+      const bound = o.spec?.volumeName ? [o.status?.capacity?.storage ?? '', accessModes(o.status?.accessModes)] : ['', ''];
+      return [o.metadata?.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? ''), o.spec?.volumeName ?? '', ...bound, claimClassName(o), o.spec?.volumeAttributesClassName ?? '<unset>', o.spec?.volumeMode ?? '<unset>'];
+    },
+  },
+  PersistentVolume: {
+    columns: [['Capacity', 'string'], ['Access Modes', 'string'], ['Reclaim Policy', 'string'], ['Status', 'string'], ['Claim', 'string'], ['StorageClass', 'string'], ['VolumeAttributesClass', 'string'], ['Reason', 'string'], ['VolumeMode', 'string', 1]],
+    cells: (o: Any) => {
+      const ref = o.spec?.claimRef;
+      return [o.spec?.capacity?.storage ?? '', accessModes(o.spec?.accessModes), o.spec?.persistentVolumeReclaimPolicy ?? '', o.metadata?.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? ''), ref ? `${ref.namespace ?? ''}/${ref.name ?? ''}` : '', o.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? o.spec?.storageClassName ?? '', o.spec?.volumeAttributesClassName ?? '<unset>', o.status?.reason ?? '', o.spec?.volumeMode ?? '<unset>'];
+    },
+  },
+  StorageClass: {
+    columns: [['Provisioner', 'string'], ['ReclaimPolicy', 'string'], ['VolumeBindingMode', 'string'], ['AllowVolumeExpansion', 'string']],
+    name: (o: Any) => `${o.metadata?.name ?? ''}${isDefaultClass(o) ? ' (default)' : ''}`,
+    cells: (o: Any) => [o.provisioner ?? '', o.reclaimPolicy ?? 'Delete', o.volumeBindingMode ?? 'Immediate', String(o.allowVolumeExpansion ?? false)],
+  },
+  PriorityClass: {
+    columns: [['Value', 'integer'], ['Global-Default', 'boolean'], ['PreemptionPolicy', 'string', 0]],
+    ageAt: 2,
+    cells: (o: Any) => [o.value ?? 0, o.globalDefault ?? false, o.preemptionPolicy ?? 'PreemptLowerPriority'],
   },
   Event: {
-    columns: [['Last Seen', 'string'], ['Type', 'string'], ['Reason', 'string'], ['Object', 'string'], ['Message', 'string']],
-    cells: (o: Any) => [o.lastTimestamp ?? o.eventTime ?? '', o.type ?? '', o.reason ?? '', `${(o.involvedObject?.kind ?? '').toLowerCase()}/${o.involvedObject?.name ?? ''}`, o.message ?? ''],
+    // As upstream: no Name or Age columns of their own; the -o wide ones sit among the others.
+    columns: [['Last Seen', 'string'], ['Type', 'string'], ['Reason', 'string'], ['Object', 'string'], ['Subobject', 'string', 1], ['Source', 'string', 1], ['Message', 'string'], ['First Seen', 'string', 1], ['Count', 'string', 1], ['Name', 'string', 1]],
+    bare: true,
+    cells: (o: Any) => {
+      const first = age(o.firstTimestamp || o.eventTime);
+      const last = o.series?.lastObservedTime ? age(o.series.lastObservedTime) : o.lastTimestamp ? age(o.lastTimestamp) : first;
+      const count = o.series?.count ?? (o.count || 1);
+      const io = o.involvedObject ?? {};
+      const target = io.name ? `${String(io.kind ?? '').toLowerCase()}/${io.name}` : String(io.kind ?? '').toLowerCase();
+      const component = o.source?.component || o.reportingComponent || '';
+      const host = o.source?.host || o.reportingInstance || '';
+      return [last, o.type ?? '', o.reason ?? '', target, io.fieldPath ?? '', host ? `${component}, ${host}` : component, String(o.message ?? '').trim(), first, count, o.metadata?.name ?? ''];
+    },
   },
   Lease: { columns: [['Holder', 'string']], cells: (o: Any) => [o.spec?.holderIdentity ?? ''] },
 };

@@ -34,8 +34,13 @@ export function age(ts: string | null | undefined, now = Date.now()): string {
 export function toTable(kind: string, items: KubeObject[], listMeta: Record<string, unknown>, includeObject: string): Record<string, unknown> {
   const p = printers[kind];
   const cols = p?.columns ?? [];
-  // Age follows the default columns; -o wide columns (priority 1) come after it.
-  const ageAt = cols.filter(([, , prio]) => !prio).length;
+  // Age follows the default columns (unless the printer places it); -o wide columns (priority 1) come after it.
+  const ageAt = p?.ageAt ?? cols.filter(([, , prio]) => !prio).length;
+  if (p?.bare) {
+    const bareRows: TableRow[] = items.map((o) => ({ cells: p.cells(o), object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : partialMetadata(o) }));
+    const bareCols: TableColumn[] = cols.map(([name, type, priority]) => ({ name, type, format: '', description: name, priority: priority ?? 0 }));
+    return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: bareCols, rows: bareRows };
+  }
   const columns: TableColumn[] = [
     { name: 'Name', type: 'string', format: 'name', description: 'Name of the object', priority: 0 },
     ...cols.slice(0, ageAt).map(([name, type]) => ({ name, type, format: '', description: name, priority: 0 })),
@@ -46,7 +51,7 @@ export function toTable(kind: string, items: KubeObject[], listMeta: Record<stri
   const rows: TableRow[] = items.map((o) => {
     const cells = p ? p.cells(o) : [];
     return {
-      cells: [o.metadata?.name ?? '', ...cells.slice(0, ageAt), age(o.metadata?.creationTimestamp, now), ...cells.slice(ageAt)],
+      cells: [p?.name ? p.name(o) : (o.metadata?.name ?? ''), ...cells.slice(0, ageAt), age(o.metadata?.creationTimestamp, now), ...cells.slice(ageAt)],
       object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : partialMetadata(o),
     };
   });

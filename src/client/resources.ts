@@ -37,6 +37,7 @@ export const Resources = {
   jobs: r('batch', 'v1', 'jobs', 'Job'),
   cronjobs: r('batch', 'v1', 'cronjobs', 'CronJob'),
   leases: r('coordination.k8s.io', 'v1', 'leases', 'Lease'),
+  storageclasses: r('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false),
   endpointslices: r('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice'),
   poddisruptionbudgets: r('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),
   horizontalpodautoscalers: r('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler'),

@@ -20,6 +20,12 @@ export interface WriteOptions {
   fieldManager?: string;
   /** A server-side apply: the mutation already set managedFields, and it may create the object. */
   apply?: boolean;
+  /**
+   * Mutating admission of a new object (Priority, DefaultStorageClass, in-use protection): after
+   * defaults and managedFields (so that, as upstream, what it sets is owned by no manager), before
+   * validation.
+   */
+  mutateCreate?: (obj: KubeObject) => Promise<void>;
   /** Validating admission of a new object, after defaults and validation (ResourceQuota). */
   admitCreate?: (obj: KubeObject) => Promise<void>;
   /** Validating admission of a change, after defaults and validation, when it changes anything. */
@@ -199,6 +205,7 @@ export class GenericStore {
     else delete m.generation;
     this.strategy.prepareForCreate(obj);
     this.recordManagers(obj, undefined, opts);
+    await opts.mutateCreate?.(obj);
     this.validateAll(obj);
     await opts.admitCreate?.(obj);
     const name = m.name as string;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectlPath, startServer, type TestServer } from '../apiserver/testing/server.ts';
+import { eventually } from '../apiserver/testing/eventually.ts';
 
 let server: TestServer;
 
@@ -27,20 +28,6 @@ function file(name: string, text: string): string {
   return p;
 }
 
-/** Polls `check` every 250 ms for up to `seconds`; returns its last value when it passes. */
-async function eventually<T>(seconds: number, check: () => Promise<T | undefined>): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < seconds * 4; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`not within ${seconds} s${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 interface Pod {
   metadata: { name: string; labels?: Record<string, string> };
@@ -58,6 +45,26 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     expect(p.status.conditions).toContainEqual(expect.objectContaining({ type: 'PodScheduled', status: 'True' }));
     const events = await ok(['get', 'events', '--field-selector', 'involvedObject.name=single,reason=Scheduled', '-o', 'jsonpath={.items[*].message}']);
     expect(events).toBe(`Successfully assigned default/single to ${p.spec.nodeName}`);
+  });
+
+  it('Priority admission: pods get their class\'s priority and policy (0 without a default), unknown classes and mismatched priorities are refused', async () => {
+    const classes = await ok(['get', 'priorityclasses']);
+    expect(classes.split('\n')[0]).toMatch(/^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY$/);
+    expect(classes).toMatch(/\nsystem-node-critical\s+2000001000\s+false\s+\S+\s+PreemptLowerPriority/);
+    expect(classes).toMatch(/\nsystem-cluster-critical\s+2000000000\s+false\s+\S+\s+PreemptLowerPriority/);
+    await ok(['run', 'plain-prio', '--image=busybox', '--labels=app=prio']);
+    const spec = async (name: string) => JSON.parse(await ok(['get', 'pod', name, '-o', 'jsonpath={.spec}'])) as { priority?: number; preemptionPolicy?: string; priorityClassName?: string };
+    expect(await spec('plain-prio')).toMatchObject({ priority: 0, preemptionPolicy: 'PreemptLowerPriority' });
+    await ok(['create', '-f', file('default-prio.yaml', 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: everyone\nvalue: 100\nglobalDefault: true\npreemptionPolicy: Never\n')]);
+    await ok(['run', 'default-prio', '--image=busybox', '--labels=app=prio']);
+    expect(await spec('default-prio')).toMatchObject({ priorityClassName: 'everyone', priority: 100, preemptionPolicy: 'Never' });
+    const unknown = await server.kubectl(['run', 'bad-prio', '--image=busybox', '--overrides={"spec":{"priorityClassName":"nope"}}']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('Error from server (Forbidden): pods "bad-prio" is forbidden: no PriorityClass with name nope was found');
+    const mismatch = await server.kubectl(['create', '-f', file('bad-prio.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad-prio\nspec:\n  priorityClassName: system-cluster-critical\n  priority: 5\n  containers:\n  - name: c\n    image: busybox\n')]);
+    expect(mismatch.stderr).toContain('pods "bad-prio" is forbidden: the integer value of priority (5) must not be provided in pod spec; priority admission controller computed 2000000000 from the given PriorityClass name');
+    await ok(['delete', 'priorityclass', 'everyone']);
+    await ok(['delete', 'pods', '-l', 'app=prio', '--wait=false']);
   });
 
   it('a pod nothing can hold stays Pending with the upstream FailedScheduling message', async () => {

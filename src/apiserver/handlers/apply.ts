@@ -10,7 +10,7 @@ import { decodeDocument, type Negotiated } from '../http.ts';
 import type { Registries, Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { respondObject, withTypeMeta } from './read.ts';
-import { admitNamespace, checkFields, checkFieldValidation, checkNamespace, dryRunOf, quotaAdmission } from './write.ts';
+import { admitNamespace, checkFields, checkFieldValidation, checkNamespace, dryRunOf, admission } from './write.ts';
 
 export const APPLY_PATCH = 'application/apply-patch+yaml';
 
@@ -61,7 +61,7 @@ export async function handleApply(regs: Registries, reg: Registry, ri: RequestIn
       const merged = applyObject({ live: cur ? withTypeMeta(reg, cur) : undefined, applied: cloneJson(applied), kind: reg.info.kind, apiVersion, manager, force, subresource, now: nowRfc3339() });
       return withTypeMeta(reg, merged);
     },
-    { dryRun, subresource, apply: true, fieldManager: manager, ...quotaAdmission(regs, reg, ri, dryRun) },
+    { dryRun, subresource, apply: true, fieldManager: manager, ...admission(regs, reg, ri, dryRun) },
   );
   respondObject(reg, object, neg, res, created ? 201 : 200, q);
 }

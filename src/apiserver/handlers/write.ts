@@ -15,6 +15,7 @@ import { respondObject, withTypeMeta } from './read.ts';
 import { applyScale, scaleOf } from './scale.ts';
 import { APPLY_PATCH, handleApply } from './apply.ts';
 import { admitResourceQuota } from '../admission/resourcequota.ts';
+import { mutatingAdmission } from '../admission/mutating.ts';
 import { evaluatorFor } from '../../api/quantity/quota-usage.ts';
 
 export function dryRunOf(q: URLSearchParams): boolean {
@@ -124,7 +125,7 @@ export async function handleCreate(regs: Registries, reg: Registry, ri: RequestI
   checkFields(obj, reg.info.definition, duplicates, q, res);
   await admitNamespace(regs, reg, ri.namespace, obj.metadata?.name ?? obj.metadata?.generateName ?? '');
   withTypeMeta(reg, obj);
-  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req), ...quotaAdmission(regs, reg, ri, dryRun) });
+  const created = await reg.gs.create(ri.namespace, obj, { dryRun, fieldManager: fieldManagerOf(q, req), ...admission(regs, reg, ri, dryRun) });
   respondObject(reg, created, neg, res, 201, q);
 }
 
@@ -147,13 +148,21 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
   withTypeMeta(reg, obj);
   // Only an update that may create the object needs the namespace check (and its read).
   if (reg.gs.strategy.allowCreateOnUpdate && !reg.cache.get(ri.namespace, ri.name)) await admitNamespace(regs, reg, ri.namespace, ri.name);
-  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource, fieldManager: fieldManagerOf(q, req), ...quotaAdmission(regs, reg, ri, dryRun) });
+  const { object, created } = await reg.gs.update(ri.namespace, ri.name, obj, { dryRun, subresource: ri.subresource, fieldManager: fieldManagerOf(q, req), ...admission(regs, reg, ri, dryRun) });
   respondObject(reg, object, neg, res, created ? 201 : 200, q);
 }
 
-/** ResourceQuota admission of a write to a resource (not a subresource): creates, and updates where the evaluator charges them. */
-export function quotaAdmission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'admitCreate' | 'admitUpdate'> {
+/**
+ * Admission of a write to a resource (not a subresource): the mutating plugins of new objects
+ * (src/apiserver/admission/mutating.ts), and ResourceQuota of creates and of the updates its
+ * evaluator charges.
+ */
+export function admission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'mutateCreate' | 'admitCreate' | 'admitUpdate'> {
   if (ri.subresource) return {};
+  return { mutateCreate: mutatingAdmission(regs, reg.info), ...quotaAdmission(regs, reg, ri, dryRun) };
+}
+
+function quotaAdmission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'admitCreate' | 'admitUpdate'> {
   const admitCreate = (o: KubeObject) => admitResourceQuota(regs, reg.info, ri.namespace, o, { dryRun });
   // Most kinds are counted on create only: their updates skip the call altogether.
   if (!evaluatorFor(reg.info.group, reg.info.resource).chargesUpdates) return { admitCreate };
@@ -211,7 +220,7 @@ export async function handlePatch(regs: Registries, reg: Registry, ri: RequestIn
     checkTypeMeta(reg, next);
     checkFields(next, reg.info.definition, [], q, res);
     return withTypeMeta(reg, next);
-  }, { dryRun, subresource: ri.subresource, fieldManager, ...quotaAdmission(regs, reg, ri, dryRun) });
+  }, { dryRun, subresource: ri.subresource, fieldManager, ...admission(regs, reg, ri, dryRun) });
   respondObject(reg, object, neg, res, 200, q);
 }
 

@@ -1,6 +1,7 @@
 // Integration tests of the Deployment, ReplicaSet and ReplicationController controllers: stock
 // kubectl 1.33 against one `k8ts server --simulate-nodes 3`. Each scenario has its own namespace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually as poll } from '../../apiserver/testing/eventually.ts';
 import { startServer, type KubectlResult, type TestServer } from '../../apiserver/testing/server.ts';
 
 let server: TestServer;
@@ -28,20 +29,8 @@ async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
   return JSON.parse(await ok([...args, '-o', 'json'])) as T;
 }
 
-/** Polls `check` every 200 ms for up to 60 s until it returns a value that is not undefined. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < 300; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+/** Polls `check` for up to 60 s until it returns a value that is not undefined. */
+const eventually = <T>(what: string, check: () => Promise<T | undefined>): Promise<T> => poll(60, check, what);
 
 interface Meta {
   name: string;

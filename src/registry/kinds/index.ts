@@ -2,3 +2,4 @@
 import './core.ts';
 import './workloads.ts';
 import './batch.ts';
+import './storage.ts';

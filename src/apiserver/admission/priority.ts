@@ -1,0 +1,56 @@
+// The Priority admission plugin: a new pod gets spec.priority and spec.preemptionPolicy from its
+// PriorityClass (spec.priorityClassName), or from the global default class when it names none
+// (priority 0 when there is no default). A class that does not exist, or a priority or policy in
+// the pod that differs from the class's, is refused with 403 Forbidden, as upstream. Classes are
+// read from the watch cache (upstream reads an informer); a name the cache does not know yet is
+// looked for again once the cache has caught up with storage.
+import type { KubeObject } from '../../api/object.ts';
+import { StatusError } from '../../api/status.ts';
+import type { Registries } from '../registries.ts';
+
+interface PriorityClass {
+  metadata?: { name?: string };
+  value?: number;
+  globalDefault?: boolean;
+  preemptionPolicy?: string;
+}
+
+const DEFAULT_POLICY = 'PreemptLowerPriority';
+
+function forbidden(pod: KubeObject, message: string): StatusError {
+  const name = pod.metadata?.name || pod.metadata?.generateName || 'Unknown';
+  return new StatusError(403, 'Forbidden', `pods "${name}" is forbidden: ${message}`, { name, kind: 'pods' });
+}
+
+/** Sets a new pod's priority and preemption policy; throws 403 Forbidden as upstream. */
+export async function admitPodPriority(regs: Registries, pod: KubeObject): Promise<void> {
+  const reg = regs.get('scheduling.k8s.io', 'v1', 'priorityclasses');
+  if (!reg) return;
+  const spec = (pod.spec ?? (pod.spec = {})) as { priorityClassName?: string; priority?: number; preemptionPolicy?: string };
+  const classes = () => reg.cache.list({ namespace: '', matches: () => true }).map((e) => e.obj as PriorityClass);
+  let cls: PriorityClass | undefined;
+  if (spec.priorityClassName) {
+    const name = spec.priorityClassName;
+    const find = () => reg.cache.get('', name)?.obj as PriorityClass | undefined;
+    cls = find();
+    if (!cls) {
+      await reg.cache.sync();
+      cls = find();
+    }
+    if (!cls) throw forbidden(pod, `no PriorityClass with name ${name} was found`);
+  } else {
+    // The global default with the lowest value, as upstream picks among several.
+    for (const c of classes()) if (c.globalDefault && (!cls || (c.value ?? 0) < (cls.value ?? 0))) cls = c;
+    if (cls) spec.priorityClassName = cls.metadata?.name;
+  }
+  const priority = cls?.value ?? 0;
+  if (spec.priority !== undefined && spec.priority !== null && spec.priority !== priority) {
+    throw forbidden(pod, `the integer value of priority (${spec.priority}) must not be provided in pod spec; priority admission controller computed ${priority} from the given PriorityClass name`);
+  }
+  spec.priority = priority;
+  const policy = cls?.preemptionPolicy ?? DEFAULT_POLICY;
+  if (spec.preemptionPolicy && spec.preemptionPolicy !== policy) {
+    throw forbidden(pod, `the string value of PreemptionPolicy (${spec.preemptionPolicy}) must not be provided in pod spec; priority admission controller computed ${policy} from the given PriorityClass name`);
+  }
+  spec.preemptionPolicy = policy;
+}
