@@ -141,6 +141,30 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     await ok(['delete', 'csinodes', '--all']);
   });
 
+  it('local volumes (WaitForFirstConsumer, no provisioner): the pod goes where a volume fits and the claim binds to it; none fitting is upstream\'s bind conflict', async () => {
+    const local = (name: string, size: string, node: string) =>
+      `apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: ${name}\nspec:\n  capacity:\n    storage: ${size}\n  accessModes: [ReadWriteOnce]\n  storageClassName: local\n  local:\n    path: /mnt/${name}\n  nodeAffinity:\n    required:\n      nodeSelectorTerms:\n      - matchExpressions:\n        - key: kubernetes.io/hostname\n          operator: In\n          values: [${node}]\n`;
+    const claimAndPod = (name: string, size: string) =>
+      `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${name}\nspec:\n  storageClassName: local\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: ${size}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    app: local-${name}\nspec:\n  containers:\n  - name: c\n    image: busybox\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: ${name}\n`;
+    await ok(['create', '-f', file('local.yaml', ['apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer\n', local('local-1', '1Gi', 'sim-node-1'), local('local-2', '5Gi', 'sim-node-2')].join('---\n'))]);
+    await eventually(30, async () => ((JSON.parse(await ok(['get', 'pv', 'local-2', '-o', 'json'])) as { status?: { phase?: string } }).status?.phase === 'Available' ? true : undefined), 'local-2 Available');
+    await ok(['create', '-f', file('db.yaml', claimAndPod('db', '2Gi'))]);
+    const placed = await eventually(30, async () => (await pods('app=local-db')).find((x) => x.spec.nodeName), 'pod db placed');
+    expect(placed.spec.nodeName).toBe('sim-node-2');
+    const claim = await eventually(30, async () => {
+      const c = JSON.parse(await ok(['get', 'pvc', 'db', '-o', 'json'])) as { spec: { volumeName?: string }; status: { phase?: string } };
+      return c.status.phase === 'Bound' ? c : undefined;
+    }, 'claim db Bound');
+    expect(claim.spec.volumeName).toBe('local-2');
+    expect(await ok(['get', 'pv', 'local-2', '--no-headers'])).toMatch(/^local-2\s+5Gi\s+RWO\s+Retain\s+Bound\s+default\/db\s+local\s/);
+    await ok(['create', '-f', file('huge.yaml', claimAndPod('huge', '10Gi'))]);
+    const msg = "0/3 nodes are available: 3 node(s) didn't find available persistent volumes to bind. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.";
+    const cond = await eventually(30, async () => (await pods('app=local-huge'))[0]?.status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'), 'huge unschedulable');
+    expect(cond.message).toBe(msg);
+    await ok(['delete', 'pod', 'db', 'huge', '--wait=false']);
+    await ok(['delete', 'pvc', 'db', 'huge', '--wait=false']);
+  });
+
   it('a pod with scheduling gates is left alone until the gates are removed', async () => {
     await ok(['create', '-f', file('gated.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: gated\n  labels:\n    app: gated\nspec:\n  schedulingGates:\n  - name: example.com/wait\n  containers:\n  - name: c\n    image: busybox\n')]);
     await ok(['run', 'after-gated', '--image=busybox', '--labels=app=after-gated']);

@@ -14,11 +14,17 @@ import { defaultSpreadSelector, type WorkloadListers } from './defaultspread.ts'
 import { watchVolumes, workloadListers } from './informers.ts';
 import { resolvePriority } from './preemption.ts';
 import { schedulePod } from './schedule.ts';
+import { volumeBindings } from './volumefilters.ts';
+import { isFullyBound } from './volumes.ts';
 import { Snapshot } from './snapshot.ts';
-import type { Namespace, Node, Pod, PodDisruptionBudget, PriorityClass } from './types.ts';
+import type { Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, PriorityClass } from './types.ts';
 
 const PRIORITY_CLASSES: GVR = { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses', namespaced: false, kind: 'PriorityClass' };
 const UNSCHEDULABLE_RETRY_MS = 300_000;
+/** How long binding waits for the PV controller to finish the volume bindings it asked for (upstream: 10 minutes). */
+const VOLUME_BIND_TIMEOUT_MS = 120_000;
+
+type VolumeBinding = { pvc: PersistentVolumeClaim; pv: PersistentVolume | undefined };
 
 export interface SchedulerOptions {
   schedulerName?: string;
@@ -230,10 +236,12 @@ export class Scheduler {
     });
     if ('node' in result) {
       this.stats.scheduled++;
+      const volumes = (pod.spec.volumes ?? []).length > 0 ? (volumeBindings(this.snapshot.volumes, pod, this.snapshot.getNode(result.node)?.labels ?? {}) ?? []) : [];
+      for (const b of volumes) if (b.pv) this.snapshot.volumes.assumeVolume(b.pv.metadata.name ?? '', `${b.pvc.metadata.namespace ?? 'default'}/${b.pvc.metadata.name ?? ''}`);
       this.snapshot.assume(pod, result.node);
       this.binding.add(q.key);
       this.inFlight++;
-      void this.bind(q, result.node).finally(() => {
+      void this.bind(q, result.node, volumes).finally(() => {
         this.inFlight--;
         this.kick();
       });
@@ -249,10 +257,43 @@ export class Scheduler {
     for (const other of result.clearNominations ?? []) void this.clearNomination(other);
   }
 
-  private async bind(q: Queued, node: string): Promise<void> {
+  /**
+   * upstream's VolumeBinding PreBind: each chosen volume gets the claim's reference (the PV
+   * controller completes the binding, which is waited for); a claim to provision gets the
+   * chosen node in `volume.kubernetes.io/selected-node` for its provisioner. (Upstream also waits
+   * for provisioning; here no provisioner may exist, so the pod goes on.)
+   */
+  private async bindVolumes(node: string, volumes: VolumeBinding[]): Promise<void> {
+    for (const { pvc, pv } of volumes) {
+      const m = pvc.metadata;
+      if (pv) {
+        const rv = (pv.metadata as { resourceVersion?: string }).resourceVersion;
+        const claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: (m as { resourceVersion?: string }).resourceVersion };
+        await this.client.patch(Resources.persistentvolumes, undefined, pv.metadata.name ?? '', 'merge', { metadata: { resourceVersion: rv, annotations: { 'pv.kubernetes.io/bound-by-controller': 'yes' } }, spec: { claimRef } });
+      } else {
+        await this.client.patch(Resources.persistentvolumeclaims, m.namespace, m.name ?? '', 'merge', { metadata: { annotations: { 'volume.kubernetes.io/selected-node': node } } });
+      }
+    }
+    const deadline = Date.now() + VOLUME_BIND_TIMEOUT_MS;
+    for (const { pvc, pv } of volumes) {
+      if (!pv) continue;
+      const ns = pvc.metadata.namespace ?? 'default';
+      const name = pvc.metadata.name ?? '';
+      for (;;) {
+        const cur = this.snapshot.volumes.pvc(ns, name);
+        if (!cur) throw new StatusError(404, 'NotFound', `persistentvolumeclaims "${name}" not found`);
+        if (isFullyBound(cur)) break;
+        if (Date.now() > deadline || this.stopped) throw new Error(`binding volumes: claim ${ns}/${name} not bound to ${pv.metadata.name ?? ''} in time`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  private async bind(q: Queued, node: string, volumes: VolumeBinding[] = []): Promise<void> {
     const pod = q.pod;
     const m = pod.metadata;
     try {
+      if (volumes.length > 0) await this.bindVolumes(node, volumes);
       await this.client.createSubresource(Resources.pods, m.namespace, m.name ?? '', 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } });
       this.stats.bound++;
       this.recorder.event(pod as unknown as KubeObject, 'Normal', 'Scheduled', `Successfully assigned ${m.namespace}/${m.name} to ${node}`);
@@ -260,6 +301,7 @@ export class Scheduler {
       this.stats.failedBinds++;
       this.binding.delete(q.key);
       this.snapshot.removePod(q.key);
+      for (const b of volumes) if (b.pv) this.snapshot.volumes.forgetVolume(b.pv.metadata.name ?? '');
       if (err instanceof StatusError && err.code === 404) return; // the pod is gone
       if (err instanceof StatusError && err.code === 409 && /already assigned/.test(err.message)) return;
       this.log.warn(`binding ${q.key} to ${node}: ${(err as Error).message}`);

@@ -209,13 +209,29 @@ export interface PodDisruptionBudget {
 
 export interface PersistentVolumeClaim {
   metadata: ObjectMeta;
-  spec?: { accessModes?: string[] | null; storageClassName?: string | null; volumeName?: string };
+  spec?: {
+    accessModes?: string[] | null;
+    storageClassName?: string | null;
+    volumeName?: string;
+    resources?: { requests?: ResourceList | null } | null;
+    selector?: LabelSelector | null;
+    volumeMode?: string | null;
+  };
   status?: { phase?: string };
 }
 
 export interface PersistentVolume {
   metadata: ObjectMeta;
-  spec?: { nodeAffinity?: { required?: NodeSelector | null } | null; storageClassName?: string; csi?: { driver?: string; volumeHandle?: string } | null };
+  spec?: {
+    nodeAffinity?: { required?: NodeSelector | null } | null;
+    storageClassName?: string;
+    csi?: { driver?: string; volumeHandle?: string } | null;
+    capacity?: ResourceList | null;
+    accessModes?: string[] | null;
+    claimRef?: { namespace?: string; name?: string; uid?: string } | null;
+    volumeMode?: string | null;
+  };
+  status?: { phase?: string };
 }
 
 /** storage.k8s.io/v1 CSINode: the CSI drivers on a node and how many volumes each may attach. */

@@ -5,6 +5,7 @@ import { Snapshot } from './snapshot.ts';
 import { HOST, node, pod, ZONE } from './testutil.ts';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
 import { ANN_BIND_COMPLETED } from './volumes.ts';
+import { volumeBindings } from './volumefilters.ts';
 
 const RWOP = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
 const UNBOUND = 'pod has unbound immediate PersistentVolumeClaims';
@@ -85,10 +86,36 @@ describe('VolumeBinding', () => {
     expect(message(s, withVolumes('p', [pvcVol('c')]))).toBe(`0/3 nodes are available: ${UNBOUND}. ${NOT_HELPFUL(3)}`);
   });
 
-  it('an unbound WaitForFirstConsumer claim fits every node (no provisioner to wait for)', () => {
+  it('an unbound WaitForFirstConsumer claim of a class that provisions fits every node', () => {
     const s = snapshot([node('a'), node('b')], { pvcs: [claim('c', { cls: 'wffc' })], classes: [sc('wffc', 'WaitForFirstConsumer')] });
     const p = withVolumes('p', [pvcVol('c')]);
     expect([whyNot(s, p, 'a'), whyNot(s, p, 'b')]).toEqual([[], []]);
+    expect(volumeBindings(s.volumes, p, {})).toEqual([{ pvc: s.volumes.pvc('default', 'c'), pv: undefined }]);
+  });
+
+  it('without a provisioner, each claim needs its own free local volume that fits on the node', () => {
+    const local = (name: string, size: string, host: string, o: { cls?: string; phase?: string } = {}): PersistentVolume => ({
+      metadata: { name },
+      spec: { storageClassName: o.cls ?? 'local', capacity: { storage: size }, accessModes: ['ReadWriteOnce'], nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOST, operator: 'In', values: [host] }] }] } } },
+      status: { phase: o.phase ?? 'Available' },
+    });
+    const sized = (name: string, size: string): PersistentVolumeClaim => ({ ...claim(name, { cls: 'local' }), spec: { ...claim(name, { cls: 'local' }).spec, resources: { requests: { storage: size } } } });
+    const noProvisioner: StorageClass = { metadata: { name: 'local' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' };
+    const pvs = [local('a-1g', '1Gi', 'a'), local('b-5g', '5Gi', 'b'), local('b-2g', '2Gi', 'b'), local('c-10g', '10Gi', 'c', { phase: 'Released' }), local('c-other', '10Gi', 'c', { cls: 'other' })];
+    const s = snapshot([node('a'), node('b'), node('c')], { pvcs: [sized('one', '2Gi'), sized('two', '2Gi')], pvs, classes: [noProvisioner] });
+    const one = withVolumes('p', [pvcVol('one')]);
+    expect(whyNot(s, one, 'a')).toEqual(["node(s) didn't find available persistent volumes to bind"]);
+    expect(whyNot(s, one, 'b')).toEqual([]);
+    expect(whyNot(s, one, 'c')).toEqual(["node(s) didn't find available persistent volumes to bind"]);
+    // The smallest that fits; a second claim of the same pod takes the next one.
+    const both = withVolumes('p', [pvcVol('one', 'x'), pvcVol('two', 'y')]);
+    expect(volumeBindings(s.volumes, both, node('b').metadata.labels ?? {})?.map((b) => b.pv?.metadata.name)).toEqual(['b-2g', 'b-5g']);
+    // A volume chosen for another pod's claim is not free until that binding fails.
+    s.volumes.assumeVolume('b-2g', 'default/elsewhere');
+    s.volumes.assumeVolume('b-5g', 'default/elsewhere-too');
+    expect(message(s, one)).toBe(`0/3 nodes are available: 3 node(s) didn't find available persistent volumes to bind. ${NOT_HELPFUL(3)}`);
+    s.volumes.forgetVolume('b-5g');
+    expect(schedulePod(s, one, { seed: 1 })).toMatchObject({ node: 'b' });
   });
 
   it('claims that are lost, being deleted, or missing for an ephemeral volume', () => {

@@ -1,11 +1,13 @@
 // The volume plugins of the default profile, PreFilter and Filter: VolumeRestrictions (in-tree
 // disk conflicts, ReadWriteOncePod claims in use), VolumeBinding (claims exist, immediate claims
 // are bound, bound volumes' node affinity) and VolumeZone (zone/region labels of bound volumes).
-// Unbound WaitForFirstConsumer claims pass: nothing here provisions or binds volumes.
+// Unbound WaitForFirstConsumer claims need a free volume on the node that fits them, or a class
+// that provisions (`kubernetes.io/no-provisioner` does not); `volumeBindings` lists what the
+// scheduler binds (or asks to provision) before it binds the pod.
 import { matchNodeSelector } from './labels.ts';
 import type { NodeInfo, PodInfo, Snapshot } from './snapshot.ts';
-import type { PersistentVolume, Pod, Volume } from './types.ts';
-import { claimClass, ephemeralClaimError, intersect, isDelayBinding, isFullyBound, localVolumeNodeNames, volumeClaim } from './volumes.ts';
+import type { Labels, PersistentVolume, PersistentVolumeClaim, Pod, Volume } from './types.ts';
+import { claimClass, ephemeralClaimError, intersect, isDelayBinding, isFullyBound, localVolumeNodeNames, volumeClaim, type VolumeStore } from './volumes.ts';
 
 export const ERR_DISK_CONFLICT = 'node(s) had no available disk';
 export const ERR_RWOP_CONFLICT = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
@@ -13,6 +15,8 @@ export const ERR_UNBOUND_IMMEDIATE = 'pod has unbound immediate PersistentVolume
 export const ERR_VOLUME_NODE_CONFLICT = 'node(s) had volume node affinity conflict';
 export const ERR_PV_NOT_EXIST = 'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)';
 export const ERR_VOLUME_ZONE = 'node(s) had no available volume zone';
+export const ERR_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind";
+const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 
 const ZONE_BETA = 'failure-domain.beta.kubernetes.io/zone';
 const REGION_BETA = 'failure-domain.beta.kubernetes.io/region';
@@ -55,16 +59,19 @@ export class VolumeState {
   readonly bound: { pv: PersistentVolume | undefined }[] | null;
   /** VolumeZone: topology label → allowed values, one entry per label of each bound volume. */
   readonly zones: { key: string; values: Set<string> }[] | null;
+  /** VolumeBinding: the pod's unbound WaitForFirstConsumer claims, and where volumes are found. */
+  readonly toBind: { claims: PersistentVolumeClaim[]; store: VolumeStore } | null;
 
-  constructor(restrictions: VolumeState['restrictions'], bound: VolumeState['bound'], zones: VolumeState['zones']) {
+  constructor(restrictions: VolumeState['restrictions'], bound: VolumeState['bound'], zones: VolumeState['zones'], toBind: VolumeState['toBind'] = null) {
     this.restrictions = restrictions;
     this.bound = bound;
     this.zones = zones;
+    this.toBind = toBind;
   }
 
   clone(): VolumeState {
     const r = this.restrictions;
-    return new VolumeState(r ? { ...r } : null, this.bound, this.zones);
+    return new VolumeState(r ? { ...r } : null, this.bound, this.zones, this.toBind);
   }
 
   /** PreFilterExtensions AddPod / RemovePod of VolumeRestrictions. */
@@ -82,15 +89,18 @@ export class VolumeState {
     return r.conflicting > 0 ? ERR_RWOP_CONFLICT : null;
   }
 
-  /** VolumeBinding Filter: bound volumes' node affinity, judged on the node's labels only. */
+  /**
+   * VolumeBinding Filter, judged on the node's labels only: bound volumes' node affinity; each
+   * claim to bind needs a matching free volume here, unless its class provisions.
+   */
   filterBinding(node: NodeInfo): string | null {
-    if (this.bound === null) return null;
     const asNode = { metadata: { labels: node.labels } };
-    for (const b of this.bound) {
+    for (const b of this.bound ?? []) {
       if (b.pv === undefined) return ERR_PV_NOT_EXIST;
       const req = b.pv.spec?.nodeAffinity?.required;
       if (req && !matchNodeSelector(req, asNode)) return ERR_VOLUME_NODE_CONFLICT;
     }
+    if (this.toBind !== null && bindingsOn(this.toBind.store, this.toBind.claims, node.labels) === null) return ERR_BIND_CONFLICT;
     return null;
   }
 
@@ -105,6 +115,41 @@ export class VolumeState {
     }
     return null;
   }
+}
+
+/** Claims to bind on a node with labels `nodeLabels`: a volume each, or none (provisioning); null when one can have neither. */
+function bindingsOn(store: VolumeStore, claims: PersistentVolumeClaim[], nodeLabels: Labels): Array<{ pvc: PersistentVolumeClaim; pv: PersistentVolume | undefined }> | null {
+  const taken = new Set<string>();
+  const out: Array<{ pvc: PersistentVolumeClaim; pv: PersistentVolume | undefined }> = [];
+  for (const pvc of claims) {
+    const pv = store.matchingVolume(pvc, nodeLabels, taken);
+    if (pv) taken.add(pv.metadata.name ?? '');
+    else if ((store.storageClass(claimClass(pvc))?.provisioner ?? NO_PROVISIONER) === NO_PROVISIONER) return null;
+    out.push({ pvc, pv });
+  }
+  return out;
+}
+
+/** The pod's unbound WaitForFirstConsumer claims (without a volume named yet). */
+function claimsToBind(store: VolumeStore, pod: Pod): PersistentVolumeClaim[] {
+  const ns = pod.metadata.namespace ?? 'default';
+  const out: PersistentVolumeClaim[] = [];
+  for (const v of pod.spec.volumes ?? []) {
+    const claim = volumeClaim(pod, v);
+    const pvc = claim && store.pvc(ns, claim.name);
+    if (pvc && !isFullyBound(pvc) && !pvc.spec?.volumeName && isDelayBinding(pvc, store)) out.push(pvc);
+  }
+  return out;
+}
+
+/**
+ * What binding `pod` to the node with `nodeLabels` takes first (upstream's PreBind): for each
+ * unbound WaitForFirstConsumer claim, the volume to bind it to, or undefined to have it
+ * provisioned there. Null when the node cannot hold the claims any more.
+ */
+export function volumeBindings(store: VolumeStore, pod: Pod, nodeLabels: Labels): Array<{ pvc: PersistentVolumeClaim; pv: PersistentVolume | undefined }> | null {
+  const claims = claimsToBind(store, pod);
+  return claims.length === 0 ? [] : bindingsOn(store, claims, nodeLabels);
 }
 
 export interface VolumePreFilter {
@@ -227,6 +272,8 @@ export function volumePreFilter(snap: Snapshot, pi: PodInfo, affinityNames: Set<
     }
   }
 
-  const state = restrictions !== null || bound !== null || zones !== null ? new VolumeState(restrictions, bound, zones) : null;
+  const pending = hasClaims ? claimsToBind(store, pod) : [];
+  const toBind = pending.length > 0 ? { claims: pending, store } : null;
+  const state = restrictions !== null || bound !== null || zones !== null || toBind !== null ? new VolumeState(restrictions, bound, zones, toBind) : null;
   return { state, reject: null, nodeNames, nodePlugins };
 }

@@ -1,7 +1,9 @@
 // The storage objects the volume plugins read (PersistentVolumeClaims, PersistentVolumes,
 // StorageClasses), kept by the snapshot from informers, and the small helpers upstream's
 // volume code uses to interpret them.
-import type { CSINode, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
+import { parseQuantity } from '../api/quantity/parse.ts';
+import { compileLabelSelector, matchNodeSelector } from './labels.ts';
+import type { CSINode, Labels, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
 
 /** Set by the PV controller once a claim is bound to its volume. */
 export const ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
@@ -47,11 +49,65 @@ export class VolumeStore {
   }
 
   upsertPV(pv: PersistentVolume): void {
-    this.pvs.set(pv.metadata.name ?? '', pv);
+    const name = pv.metadata.name ?? '';
+    this.pvs.set(name, pv);
+    // Once the API shows the volume taken, the assumption has served its purpose.
+    if (pv.spec?.claimRef?.uid) this.assumed.delete(name);
   }
 
   removePV(name: string): void {
     this.pvs.delete(name);
+    this.assumed.delete(name);
+  }
+
+  /** Volumes chosen for a claim (`namespace/name`) by a decision whose binding is under way. */
+  private readonly assumed = new Map<string, string>();
+
+  assumeVolume(pvName: string, claimKey: string): void {
+    this.assumed.set(pvName, claimKey);
+  }
+
+  forgetVolume(pvName: string): void {
+    this.assumed.delete(pvName);
+  }
+
+  /**
+   * upstream's FindMatchingVolume for one node: a volume of the claim's class that is free (or
+   * pre-bound to the claim), not chosen for another claim, large enough, with the access modes,
+   * volume mode and labels asked for, whose node affinity admits the node; one pre-bound to the
+   * claim wins at once, else the smallest. `taken` are volumes this pod's other claims chose.
+   */
+  matchingVolume(pvc: PersistentVolumeClaim, nodeLabels: Labels, taken: ReadonlySet<string>): PersistentVolume | undefined {
+    const ns = pvc.metadata.namespace ?? 'default';
+    const name = pvc.metadata.name ?? '';
+    const key = `${ns}/${name}`;
+    const want = storageOf(pvc.spec?.resources?.requests);
+    const cls = claimClass(pvc);
+    const modes = pvc.spec?.accessModes ?? [];
+    const selector = pvc.spec?.selector ? compileLabelSelector(pvc.spec.selector) : null;
+    const asNode = { metadata: { labels: nodeLabels } };
+    let best: PersistentVolume | undefined;
+    let bestSize = 0n;
+    for (const [pvName, pv] of this.pvs) {
+      if ((pv.spec?.storageClassName ?? '') !== cls || taken.has(pvName) || pv.metadata.deletionTimestamp) continue;
+      const ref = pv.spec?.claimRef;
+      const mine = !!ref && ref.name === name && (ref.namespace ?? '') === ns && (!ref.uid || ref.uid === pvc.metadata.uid);
+      if (ref && !mine) continue;
+      const holder = this.assumed.get(pvName);
+      if (holder !== undefined && holder !== key) continue;
+      const size = storageOf(pv.spec?.capacity);
+      if (size < want || (pv.spec?.volumeMode ?? 'Filesystem') !== (pvc.spec?.volumeMode ?? 'Filesystem')) continue;
+      if (!modes.every((m) => (pv.spec?.accessModes ?? []).includes(m))) continue;
+      const req = pv.spec?.nodeAffinity?.required;
+      if (req && !matchNodeSelector(req, asNode)) continue;
+      if (mine) return pv;
+      if (pv.status?.phase !== 'Available' || (selector && !selector.matches(pv.metadata.labels))) continue;
+      if (!best || size < bestSize) {
+        best = pv;
+        bestSize = size;
+      }
+    }
+    return best;
   }
 
   upsertStorageClass(sc: StorageClass): void {
@@ -60,6 +116,16 @@ export class VolumeStore {
 
   removeStorageClass(name: string): void {
     this.classes.delete(name);
+  }
+}
+
+function storageOf(list: Record<string, string | number> | null | undefined): bigint {
+  const v = list?.storage;
+  if (v === undefined) return 0n;
+  try {
+    return parseQuantity(v);
+  } catch {
+    return 0n;
   }
 }
 

@@ -7,6 +7,7 @@
 import type { KubeObject } from '../../api/object.ts';
 import { StatusError } from '../../api/status.ts';
 import type { Registries } from '../registries.ts';
+import type { CacheEntry } from '../watch-cache.ts';
 
 interface PriorityClass {
   metadata?: { name?: string };
@@ -16,6 +17,14 @@ interface PriorityClass {
 }
 
 const DEFAULT_POLICY = 'PreemptLowerPriority';
+
+/** Classes parsed once per cached version (every pod create looks at all of them for a global default). */
+const parsed = new WeakMap<CacheEntry, PriorityClass>();
+const classOf = (e: CacheEntry): PriorityClass => {
+  let c = parsed.get(e);
+  if (!c) parsed.set(e, (c = e.obj as PriorityClass));
+  return c;
+};
 
 function forbidden(pod: KubeObject, message: string): StatusError {
   const name = pod.metadata?.name || pod.metadata?.generateName || 'Unknown';
@@ -27,11 +36,14 @@ export async function admitPodPriority(regs: Registries, pod: KubeObject): Promi
   const reg = regs.get('scheduling.k8s.io', 'v1', 'priorityclasses');
   if (!reg) return;
   const spec = (pod.spec ?? (pod.spec = {})) as { priorityClassName?: string; priority?: number; preemptionPolicy?: string };
-  const classes = () => reg.cache.list({ namespace: '', matches: () => true }).map((e) => e.obj as PriorityClass);
+  const classes = () => reg.cache.list({ namespace: '', matches: () => true }).map(classOf);
   let cls: PriorityClass | undefined;
   if (spec.priorityClassName) {
     const name = spec.priorityClassName;
-    const find = () => reg.cache.get('', name)?.obj as PriorityClass | undefined;
+    const find = () => {
+      const e = reg.cache.get('', name);
+      return e ? classOf(e) : undefined;
+    };
     cls = find();
     if (!cls) {
       await reg.cache.sync();
