@@ -212,16 +212,16 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
     if (agent) await stop(agent);
     await stop(s.proc);
   }
-  log(`${NODES} simulated nodes inside the server; measuring idle Lease renewals for 30 s after 30 s`);
-  const inProcess = await startServer(join(dir, 'inprocess'), ['--simulate-nodes', String(NODES)]);
-  try {
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
-    [f['scheduler.lease1000.inprocess_cpu_pct']] = await cpuOver(30, inProcess.proc.pid as number);
-  } finally {
-    await stop(inProcess.proc);
-  }
   const e: Record<string, number> = {};
   try {
+    log(`${NODES} simulated nodes inside the server; measuring idle Lease renewals for 30 s after 30 s`);
+    const inProcess = await startServer(join(dir, 'inprocess'), ['--simulate-nodes', String(NODES)]);
+    try {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      [f['scheduler.lease1000.inprocess_cpu_pct']] = await cpuOver(30, inProcess.proc.pid as number);
+    } finally {
+      await stop(inProcess.proc);
+    }
     if (etcdAvailable()) {
       log(`${NODES} nodes (agent process) with the server on etcd; measuring idle Lease renewals for 30 s after 30 s`);
       const r = await etcdLeases(join(dir, 'etcd'));

@@ -38,7 +38,7 @@ export function toTable(kind: string, items: KubeObject[], listMeta: Record<stri
   const ageAt = p?.ageAt ?? cols.filter(([, , prio]) => !prio).length;
   if (p?.bare) {
     const bareRows: TableRow[] = items.map((o) => ({ cells: p.cells(o), object: includeObject === 'None' ? undefined : includeObject === 'Object' ? o : partialMetadata(o) }));
-    const bareCols: TableColumn[] = cols.map(([name, type, priority]) => ({ name, type, format: '', description: name, priority: priority ?? 0 }));
+    const bareCols: TableColumn[] = cols.map(([name, type, priority]) => ({ name, type, format: name === 'Name' ? 'name' : '', description: name, priority: priority ?? 0 }));
     return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: bareCols, rows: bareRows };
   }
   const columns: TableColumn[] = [

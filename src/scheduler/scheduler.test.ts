@@ -55,6 +55,13 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     await ok(['run', 'plain-prio', '--image=busybox', '--labels=app=prio']);
     const spec = async (name: string) => JSON.parse(await ok(['get', 'pod', name, '-o', 'jsonpath={.spec}'])) as { priority?: number; preemptionPolicy?: string; priorityClassName?: string };
     expect(await spec('plain-prio')).toMatchObject({ priority: 0, preemptionPolicy: 'PreemptLowerPriority' });
+    // A replace that leaves out the fields admission set (a client that does not know them) keeps them, as upstream.
+    const current = JSON.parse(await ok(['get', 'pod', 'plain-prio', '-o', 'json'])) as { spec: Record<string, unknown> & { containers: Array<{ image: string }> } };
+    delete current.spec.priority;
+    delete current.spec.preemptionPolicy;
+    current.spec.containers[0].image = 'busybox:2';
+    await ok(['replace', '-f', file('replaced.json', JSON.stringify(current))]);
+    expect(await spec('plain-prio')).toMatchObject({ priority: 0, preemptionPolicy: 'PreemptLowerPriority' });
     await ok(['create', '-f', file('default-prio.yaml', 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: everyone\nvalue: 100\nglobalDefault: true\npreemptionPolicy: Never\n')]);
     await ok(['run', 'default-prio', '--image=busybox', '--labels=app=prio']);
     expect(await spec('default-prio')).toMatchObject({ priorityClassName: 'everyone', priority: 100, preemptionPolicy: 'Never' });
@@ -63,6 +70,8 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     expect(unknown.stderr).toContain('Error from server (Forbidden): pods "bad-prio" is forbidden: no PriorityClass with name nope was found');
     const mismatch = await server.kubectl(['create', '-f', file('bad-prio.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad-prio\nspec:\n  priorityClassName: system-cluster-critical\n  priority: 5\n  containers:\n  - name: c\n    image: busybox\n')]);
     expect(mismatch.stderr).toContain('pods "bad-prio" is forbidden: the integer value of priority (5) must not be provided in pod spec; priority admission controller computed 2000000000 from the given PriorityClass name');
+    const second = await server.kubectl(['create', '-f', file('second-default.yaml', 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: second\nvalue: 5\nglobalDefault: true\n')]);
+    expect(second.stderr).toContain('priorityclasses.scheduling.k8s.io "second" is forbidden: PriorityClass everyone is already marked as default. Only one default can exist');
     await ok(['delete', 'priorityclass', 'everyone']);
     await ok(['delete', 'pods', '-l', 'app=prio', '--wait=false']);
   });

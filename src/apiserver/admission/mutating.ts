@@ -1,10 +1,11 @@
-// The mutating admission plugins of new objects, by resource: Priority (pods), DefaultStorageClass
+// The mutating admission plugins of new objects, by resource: Priority (pods; and one global
+// default PriorityClass), DefaultStorageClass
 // and StorageObjectInUseProtection (claims and volumes). Run by the generic store after defaults
 // and managedFields, before validation (so, as upstream, what they set is owned by no manager).
 import type { KubeObject } from '../../api/object.ts';
 import type { ResourceInfo } from '../../registry/catalog.ts';
 import type { Registries } from '../registries.ts';
-import { admitPodPriority } from './priority.ts';
+import { admitPodPriority, admitPriorityClass } from './priority.ts';
 import { admitDefaultStorageClass, PV_PROTECTION, PVC_PROTECTION } from './storage.ts';
 
 function addFinalizer(obj: KubeObject, finalizer: string): void {
@@ -15,6 +16,7 @@ function addFinalizer(obj: KubeObject, finalizer: string): void {
 
 /** The mutating admission of a new object of this resource, or undefined when none applies. */
 export function mutatingAdmission(regs: Registries, info: ResourceInfo): ((obj: KubeObject) => Promise<void>) | undefined {
+  if (info.group === 'scheduling.k8s.io' && info.resource === 'priorityclasses') return async (obj) => admitPriorityClass(regs, obj);
   if (info.group !== '') return undefined;
   switch (info.resource) {
     case 'pods':

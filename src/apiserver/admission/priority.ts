@@ -46,7 +46,8 @@ export async function admitPodPriority(regs: Registries, pod: KubeObject): Promi
     };
     cls = find();
     if (!cls) {
-      await reg.cache.sync();
+      // A class created a moment ago: once the cache has caught up (a slow catch-up is a miss).
+      await reg.cache.sync().catch(() => undefined);
       cls = find();
     }
     if (!cls) throw forbidden(pod, `no PriorityClass with name ${name} was found`);
@@ -65,4 +66,14 @@ export async function admitPodPriority(regs: Registries, pod: KubeObject): Promi
     throw forbidden(pod, `the string value of PreemptionPolicy (${spec.preemptionPolicy}) must not be provided in pod spec; priority admission controller computed ${policy} from the given PriorityClass name`);
   }
   spec.preemptionPolicy = policy;
+}
+
+/** Only one PriorityClass may be the global default (upstream's Priority admission of classes). */
+export function admitPriorityClass(regs: Registries, pc: KubeObject): void {
+  if (!(pc as PriorityClass).globalDefault) return;
+  const reg = regs.get('scheduling.k8s.io', 'v1', 'priorityclasses');
+  const other = reg?.cache.list({ namespace: '', matches: () => true }).map(classOf).find((c) => c.globalDefault && c.metadata?.name !== pc.metadata?.name);
+  if (!other) return;
+  const name = pc.metadata?.name ?? '';
+  throw new StatusError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: PriorityClass ${other.metadata?.name ?? ''} is already marked as default. Only one default can exist`, { name, group: 'scheduling.k8s.io', kind: 'priorityclasses' });
 }

@@ -325,7 +325,7 @@ class PersistentVolumeBinder implements Controller {
     const byController = annotations[ANN_BOUND_BY_CONTROLLER] !== undefined;
     delete annotations[ANN_BOUND_BY_CONTROLLER];
     const spec = { ...v.spec };
-    if (byController) spec.claimRef = null;
+    if (byController) delete spec.claimRef;
     else if (spec.claimRef) {
       const { uid: _uid, ...rest } = spec.claimRef;
       spec.claimRef = rest;

@@ -131,6 +131,21 @@ describe('PersistentVolume binder', () => {
   });
 });
 
+describe('validation', () => {
+  it('claims and volumes need access modes, a size and (volumes) one source; a claim\'s spec is fixed once made but for its requests', async () => {
+    const bad = await server.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: bad\nspec:\n  resources:\n    requests:\n      storage: 0Gi\n' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('The PersistentVolumeClaim "bad" is invalid: \n* spec.accessModes: Required value: at least 1 access mode is required\n* spec.resources[storage]: Invalid value: "0Gi": must be greater than zero');
+    const badPV = await server.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: bad\nspec:\n  accessModes: [ReadWriteOnce]\n  capacity:\n    storage: 1Gi\n' });
+    expect(badPV.stderr).toContain('The PersistentVolume "bad" is invalid: spec: Required value: must specify a volume type');
+    await ok(['apply', '-f', '-'], pvc('fixed', '1Gi'));
+    const changed = await server.kubectl(['patch', 'pvc', 'fixed', '--type=merge', '-p', '{"spec":{"accessModes":["ReadWriteMany"]}}']);
+    expect(changed.stderr).toContain('spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims');
+    await ok(['patch', 'pvc', 'fixed', '--type=merge', '-p', '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}']);
+    await ok(['delete', 'pvc', 'fixed']);
+  });
+});
+
 describe('StorageClasses', () => {
   it('the default class is set on new claims at admission and on older ones afterwards; external provisioners are named and waited for', async () => {
     await ok(['apply', '-f', '-'], pvc('early', '1Gi', '  accessModes: [ReadWriteOnce]\n'));

@@ -70,7 +70,12 @@ registerStrategy('/Pod', (base: Strategy): Strategy => ({
   },
   prepareForUpdate(obj, old) {
     base.prepareForUpdate(obj, old);
-    defaultPodSpec(specOf(obj));
+    const spec = specOf(obj);
+    defaultPodSpec(spec);
+    // Priority admission's update half: what it set on create stays when a replace leaves it out.
+    const was = specOf(old);
+    if (spec.priority === undefined && was.priority !== undefined) spec.priority = was.priority;
+    if (spec.preemptionPolicy === undefined && was.preemptionPolicy !== undefined) spec.preemptionPolicy = was.preemptionPolicy;
   },
   validate: (obj) => validatePodSpec(obj.spec, 'spec'),
   gracePeriod(obj, requested) {
