@@ -1,7 +1,8 @@
-// StorageClass and claim helpers that the API server's DefaultStorageClass admission and the PV
-// controller share (upstream's GetDefaultClass and "has a class" test), and the names of the
-// in-use protection finalizers.
+// StorageClass and claim helpers that the API server's DefaultStorageClass admission, the PV
+// controller and the scheduler share (upstream's GetDefaultClass and "has a class" test, the
+// storage size of a request or capacity), and the names of the in-use protection finalizers.
 import type { KubeObject } from './object.ts';
+import { parseQuantity } from './quantity/parse.ts';
 
 export const PVC_PROTECTION = 'kubernetes.io/pvc-protection';
 export const PV_PROTECTION = 'kubernetes.io/pv-protection';
@@ -34,4 +35,15 @@ export function defaultClass(classes: KubeObject[]): KubeObject | undefined {
 export function claimNamesClass(pvc: KubeObject): boolean {
   const cls = (pvc.spec as { storageClassName?: string | null } | undefined)?.storageClassName;
   return pvc.metadata?.annotations?.[ANN_CLASS] !== undefined || (cls !== undefined && cls !== null);
+}
+
+/** The `storage` quantity of a resource list (a claim's requests, a volume's capacity) in nano-units; 0 when absent or unreadable. */
+export function storageOf(list: Record<string, string | number> | null | undefined): bigint {
+  const v = list?.storage;
+  if (v === undefined) return 0n;
+  try {
+    return parseQuantity(v);
+  } catch {
+    return 0n;
+  }
 }

@@ -1,7 +1,7 @@
 // The storage objects the volume plugins read (PersistentVolumeClaims, PersistentVolumes,
 // StorageClasses), kept by the snapshot from informers, and the small helpers upstream's
 // volume code uses to interpret them.
-import { parseQuantity } from '../api/quantity/parse.ts';
+import { storageOf } from '../api/storage-class.ts';
 import { compileLabelSelector, matchNodeSelector } from './labels.ts';
 import type { CSINode, Labels, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
 
@@ -116,16 +116,6 @@ export class VolumeStore {
 
   removeStorageClass(name: string): void {
     this.classes.delete(name);
-  }
-}
-
-function storageOf(list: Record<string, string | number> | null | undefined): bigint {
-  const v = list?.storage;
-  if (v === undefined) return 0n;
-  try {
-    return parseQuantity(v);
-  } catch {
-    return 0n;
   }
 }
 

@@ -4,7 +4,7 @@
 // (claimRef naming it) wins at once. With WaitForFirstConsumer binding, free volumes are left to
 // the scheduler. Pure functions of plain JSON objects.
 import type { KubeObject } from '../../api/object.ts';
-import { parseQuantity } from '../../api/quantity/parse.ts';
+import { storageOf } from '../../api/storage-class.ts';
 import { fromLabelSelectorObject, matchesLabels, type LabelSelectorObject } from '../../api/selectors.ts';
 
 export interface ClaimRef {
@@ -48,15 +48,6 @@ const MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnceP
 export const claimClass = (c: PVC): string => c.metadata?.annotations?.[ANN_CLASS] ?? c.spec?.storageClassName ?? '';
 export const volumeClass = (v: PV): string => v.metadata?.annotations?.[ANN_CLASS] ?? v.spec?.storageClassName ?? '';
 
-const storageOf = (m: Record<string, string> | undefined): bigint => {
-  const s = m?.storage;
-  if (s === undefined) return 0n;
-  try {
-    return parseQuantity(s);
-  } catch {
-    return 0n;
-  }
-};
 export const requested = (c: PVC): bigint => storageOf(c.spec?.resources?.requests);
 export const capacity = (v: PV): bigint => storageOf(v.spec?.capacity);
 
