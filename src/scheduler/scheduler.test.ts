@@ -72,7 +72,12 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     expect(mismatch.stderr).toContain('pods "bad-prio" is forbidden: the integer value of priority (5) must not be provided in pod spec; priority admission controller computed 2000000000 from the given PriorityClass name');
     const second = await server.kubectl(['create', '-f', file('second-default.yaml', 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: second\nvalue: 5\nglobalDefault: true\n')]);
     expect(second.stderr).toContain('priorityclasses.scheduling.k8s.io "second" is forbidden: PriorityClass everyone is already marked as default. Only one default can exist');
-    await ok(['delete', 'priorityclass', 'everyone']);
+    await ok(['create', '-f', file('plain-class.yaml', 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: plain\nvalue: 7\n')]);
+    const promoted = await server.kubectl(['patch', 'priorityclass', 'plain', '--type=merge', '-p', '{"globalDefault":true}']);
+    expect(promoted.stderr).toContain('priorityclasses.scheduling.k8s.io "plain" is forbidden: PriorityClass everyone is already marked as default. Only one default can exist');
+    const system = await server.kubectl(['delete', 'priorityclass', 'system-node-critical']);
+    expect(system.stderr).toContain('Error from server (Forbidden): priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted');
+    await ok(['delete', 'priorityclass', 'everyone', 'plain']);
     await ok(['delete', 'pods', '-l', 'app=prio', '--wait=false']);
   });
 

@@ -16,6 +16,7 @@ import { applyScale, scaleOf } from './scale.ts';
 import { APPLY_PATCH, handleApply } from './apply.ts';
 import { admitResourceQuota } from '../admission/resourcequota.ts';
 import { mutatingAdmission } from '../admission/mutating.ts';
+import { admitPriorityClass, refuseSystemClassDeletion } from '../admission/priority.ts';
 import { evaluatorFor } from '../../api/quantity/quota-usage.ts';
 
 export function dryRunOf(q: URLSearchParams): boolean {
@@ -159,7 +160,10 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
  */
 export function admission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'mutateCreate' | 'admitCreate' | 'admitUpdate'> {
   if (ri.subresource) return {};
-  return { mutateCreate: mutatingAdmission(regs, reg.info), ...quotaAdmission(regs, reg, ri, dryRun) };
+  const quota = quotaAdmission(regs, reg, ri, dryRun);
+  // Making a class the global default is checked on update too.
+  if (reg.info.group === 'scheduling.k8s.io' && reg.info.resource === 'priorityclasses') return { mutateCreate: mutatingAdmission(regs, reg.info), ...quota, admitUpdate: async (o) => admitPriorityClass(regs, o) };
+  return { mutateCreate: mutatingAdmission(regs, reg.info), ...quota };
 }
 
 function quotaAdmission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'admitCreate' | 'admitUpdate'> {
@@ -254,6 +258,7 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
 export async function handleDelete(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (ri.subresource) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   const opts = await deleteOptions(req, q);
+  refuseSystemClassDeletion(reg.info.group, reg.info.resource, ri.name);
   const { object, deleted } = await reg.gs.delete(ri.namespace, ri.name, opts);
   withTypeMeta(reg, object);
   if (!deleted) return respondObject(reg, object, neg, res, 202, q);
