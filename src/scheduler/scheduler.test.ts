@@ -75,6 +75,13 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     await ok(['create', '-f', file('plain-class.yaml', 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: plain\nvalue: 7\n')]);
     const promoted = await server.kubectl(['patch', 'priorityclass', 'plain', '--type=merge', '-p', '{"globalDefault":true}']);
     expect(promoted.stderr).toContain('priorityclasses.scheduling.k8s.io "plain" is forbidden: PriorityClass everyone is already marked as default. Only one default can exist');
+    expect(await ok(['get', 'priorityclass', 'plain', '-o', 'jsonpath={.preemptionPolicy}'])).toBe('PreemptLowerPriority');
+    const revalued = await server.kubectl(['patch', 'priorityclass', 'plain', '--type=merge', '-p', '{"value":8}']);
+    expect(revalued.stderr).toContain('value: Forbidden: may not be changed in an update.');
+    const reserved = await server.kubectl(['create', 'priorityclass', 'system-mine', '--value=5']);
+    expect(reserved.stderr).toContain("metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class");
+    const tooHigh = await server.kubectl(['create', 'priorityclass', 'too-high', '--value=2000000000']);
+    expect(tooHigh.stderr).toContain('value: Forbidden: maximum allowed value of a user defined priority is 1000000000');
     const system = await server.kubectl(['delete', 'priorityclass', 'system-node-critical']);
     expect(system.stderr).toContain('Error from server (Forbidden): priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted');
     await ok(['delete', 'priorityclass', 'everyone', 'plain']);

@@ -3,3 +3,4 @@ import './core.ts';
 import './workloads.ts';
 import './batch.ts';
 import './storage.ts';
+import './scheduling.ts';
