@@ -10,6 +10,16 @@ const ANN_CLASS = 'volume.beta.kubernetes.io/storage-class';
 const ANN_DEFAULT = 'storageclass.kubernetes.io/is-default-class';
 const ANN_DEFAULT_BETA = 'storageclass.beta.kubernetes.io/is-default-class';
 
+interface ClassHolder {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: { storageClassName?: string | null } | null;
+}
+
+/** A claim's or a volume's class: the beta annotation wins over the field ('' when neither is set). */
+export function storageClassOf(o: ClassHolder): string {
+  return o.metadata?.annotations?.[ANN_CLASS] ?? o.spec?.storageClassName ?? '';
+}
+
 export function isDefaultClass(sc: KubeObject): boolean {
   const a = sc.metadata?.annotations ?? {};
   return a[ANN_DEFAULT] === 'true' || a[ANN_DEFAULT_BETA] === 'true';

@@ -1,6 +1,6 @@
 // Table columns per kind, as kubectl shows them from a real cluster (priority 1 = -o wide).
 import { age } from './table.ts';
-import { isDefaultClass } from '../api/storage-class.ts';
+import { isDefaultClass, storageClassOf } from '../api/storage-class.ts';
 import type { KubeObject } from '../api/object.ts';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -20,7 +20,6 @@ const list = (v: unknown): Any[] => (Array.isArray(v) ? v : []);
 const MODE_ABBREV: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
 /** Access modes as kubectl prints them: RWO,ROX,RWX,RWOP, each once, in that order. */
 const accessModes = (v: unknown): string => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'].filter((m) => Array.isArray(v) && v.includes(m)).map((m) => MODE_ABBREV[m]).join(',');
-const claimClassName = (o: Any): string => o.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? o.spec?.storageClassName ?? '';
 const selector = (sel: Any | undefined): string =>
   sel ? [...Object.entries(sel.matchLabels ?? sel).filter(([k]) => k !== 'matchExpressions').map(([k, v]) => `${k}=${v}`)].join(',') || '<none>' : '<none>';
 
@@ -150,14 +149,14 @@ export const printers: Record<string, Printer> = {
     columns: [['Status', 'string'], ['Volume', 'string'], ['Capacity', 'string'], ['Access Modes', 'string'], ['StorageClass', 'string'], ['VolumeAttributesClass', 'string'], ['VolumeMode', 'string', 1]],
     cells: (o: Any) => {
       const bound = o.spec?.volumeName ? [o.status?.capacity?.storage ?? '', accessModes(o.status?.accessModes)] : ['', ''];
-      return [o.metadata?.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? ''), o.spec?.volumeName ?? '', ...bound, claimClassName(o), o.spec?.volumeAttributesClassName ?? '<unset>', o.spec?.volumeMode ?? '<unset>'];
+      return [o.metadata?.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? ''), o.spec?.volumeName ?? '', ...bound, storageClassOf(o), o.spec?.volumeAttributesClassName ?? '<unset>', o.spec?.volumeMode ?? '<unset>'];
     },
   },
   PersistentVolume: {
     columns: [['Capacity', 'string'], ['Access Modes', 'string'], ['Reclaim Policy', 'string'], ['Status', 'string'], ['Claim', 'string'], ['StorageClass', 'string'], ['VolumeAttributesClass', 'string'], ['Reason', 'string'], ['VolumeMode', 'string', 1]],
     cells: (o: Any) => {
       const ref = o.spec?.claimRef;
-      return [o.spec?.capacity?.storage ?? '', accessModes(o.spec?.accessModes), o.spec?.persistentVolumeReclaimPolicy ?? '', o.metadata?.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? ''), ref ? `${ref.namespace ?? ''}/${ref.name ?? ''}` : '', o.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'] ?? o.spec?.storageClassName ?? '', o.spec?.volumeAttributesClassName ?? '<unset>', o.status?.reason ?? '', o.spec?.volumeMode ?? '<unset>'];
+      return [o.spec?.capacity?.storage ?? '', accessModes(o.spec?.accessModes), o.spec?.persistentVolumeReclaimPolicy ?? '', o.metadata?.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? ''), ref ? `${ref.namespace ?? ''}/${ref.name ?? ''}` : '', storageClassOf(o), o.spec?.volumeAttributesClassName ?? '<unset>', o.status?.reason ?? '', o.spec?.volumeMode ?? '<unset>'];
     },
   },
   StorageClass: {

@@ -377,6 +377,7 @@ export class GenericStore {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const cur = await this.read(namespace, name);
       if (!cur) throw notFound(this.gr, name);
+      this.strategy.refuseDelete?.(cur.obj);
       const m = meta(cur.obj);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== m.uid) throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid}`);

@@ -32,6 +32,8 @@ export interface Strategy {
    * until a shorter-grace DELETE (the kubelet's, with 0) removes it. Kinds without it go at once.
    */
   gracePeriod?(obj: KubeObject, requested: number | undefined): number;
+  /** Refuses to delete the object (throws), e.g. the built-in PriorityClasses. */
+  refuseDelete?(obj: KubeObject): void;
   /** Claims what the object needs from storage (cluster IPs, node ports) before it is written. */
   allocate?(obj: KubeObject, store: Store, dryRun: boolean): Promise<void>;
   /** Releases what allocate() claimed, once the object is gone (or its create failed). */

@@ -1,13 +1,12 @@
 // The storage objects the volume plugins read (PersistentVolumeClaims, PersistentVolumes,
 // StorageClasses), kept by the snapshot from informers, and the small helpers upstream's
 // volume code uses to interpret them.
-import { storageOf } from '../api/storage-class.ts';
+import { storageClassOf, storageOf } from '../api/storage-class.ts';
 import { compileLabelSelector, matchNodeSelector } from './labels.ts';
 import type { CSINode, Labels, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass, Volume } from './types.ts';
 
 /** Set by the PV controller once a claim is bound to its volume. */
 export const ANN_BIND_COMPLETED = 'pv.kubernetes.io/bind-completed';
-const ANN_STORAGE_CLASS = 'volume.beta.kubernetes.io/storage-class';
 
 export class VolumeStore {
   /** `namespace/name` → claim. */
@@ -89,7 +88,7 @@ export class VolumeStore {
     let best: PersistentVolume | undefined;
     let bestSize = 0n;
     for (const [pvName, pv] of this.pvs) {
-      if ((pv.spec?.storageClassName ?? '') !== cls || taken.has(pvName) || pv.metadata.deletionTimestamp) continue;
+      if (storageClassOf(pv) !== cls || taken.has(pvName) || pv.metadata.deletionTimestamp) continue;
       const ref = pv.spec?.claimRef;
       const mine = !!ref && ref.name === name && (ref.namespace ?? '') === ns && (!ref.uid || ref.uid === pvc.metadata.uid);
       if (ref && !mine) continue;
@@ -120,11 +119,7 @@ export class VolumeStore {
 }
 
 /** storagehelpers.GetPersistentVolumeClaimClass: the beta annotation wins over the field. */
-export function claimClass(pvc: PersistentVolumeClaim): string {
-  const ann = pvc.metadata.annotations?.[ANN_STORAGE_CLASS];
-  if (ann !== undefined) return ann;
-  return pvc.spec?.storageClassName ?? '';
-}
+export const claimClass = (pvc: PersistentVolumeClaim): string => storageClassOf(pvc);
 
 /** isPVCFullyBound: a volume name and the PV controller's bind-completed annotation. */
 export function isFullyBound(pvc: PersistentVolumeClaim): boolean {

@@ -77,11 +77,3 @@ export function admitPriorityClass(regs: Registries, pc: KubeObject): void {
   const name = pc.metadata?.name ?? '';
   throw new StatusError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: PriorityClass ${other.metadata?.name ?? ''} is already marked as default. Only one default can exist`, { name, group: 'scheduling.k8s.io', kind: 'priorityclasses' });
 }
-
-const SYSTEM_CLASSES = new Set(['system-node-critical', 'system-cluster-critical']);
-
-/** The built-in classes cannot be deleted (upstream's PriorityClass storage refuses it). */
-export function refuseSystemClassDeletion(group: string, resource: string, name: string): void {
-  if (group !== 'scheduling.k8s.io' || resource !== 'priorityclasses' || !SYSTEM_CLASSES.has(name)) return;
-  throw new StatusError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`, { name, group, kind: resource });
-}

@@ -15,8 +15,7 @@ import { respondObject, withTypeMeta } from './read.ts';
 import { applyScale, scaleOf } from './scale.ts';
 import { APPLY_PATCH, handleApply } from './apply.ts';
 import { admitResourceQuota } from '../admission/resourcequota.ts';
-import { mutatingAdmission } from '../admission/mutating.ts';
-import { admitPriorityClass, refuseSystemClassDeletion } from '../admission/priority.ts';
+import { admissionPlugins } from '../admission/plugins.ts';
 import { evaluatorFor } from '../../api/quantity/quota-usage.ts';
 
 export function dryRunOf(q: URLSearchParams): boolean {
@@ -154,16 +153,17 @@ export async function handleUpdate(regs: Registries, reg: Registry, ri: RequestI
 }
 
 /**
- * Admission of a write to a resource (not a subresource): the mutating plugins of new objects
- * (src/apiserver/admission/mutating.ts), and ResourceQuota of creates and of the updates its
- * evaluator charges.
+ * Admission of a write to a resource (not a subresource): the plugins of src/apiserver/admission/plugins.ts,
+ * and ResourceQuota of creates and of the updates its evaluator charges.
  */
 export function admission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'mutateCreate' | 'admitCreate' | 'admitUpdate'> {
   if (ri.subresource) return {};
+  const plugins = admissionPlugins(regs, reg.info);
   const quota = quotaAdmission(regs, reg, ri, dryRun);
-  // Making a class the global default is checked on update too.
-  if (reg.info.group === 'scheduling.k8s.io' && reg.info.resource === 'priorityclasses') return { mutateCreate: mutatingAdmission(regs, reg.info), ...quota, admitUpdate: async (o) => admitPriorityClass(regs, o) };
-  return { mutateCreate: mutatingAdmission(regs, reg.info), ...quota };
+  const a = plugins.admitUpdate;
+  const b = quota.admitUpdate;
+  const admitUpdate = a && b ? async (next: KubeObject, old: KubeObject) => (await a(next, old), b(next, old)) : (a ?? b);
+  return { mutateCreate: plugins.mutateCreate, admitCreate: quota.admitCreate, admitUpdate };
 }
 
 function quotaAdmission(regs: Registries, reg: Registry, ri: RequestInfo, dryRun: boolean): Pick<WriteOptions, 'admitCreate' | 'admitUpdate'> {
@@ -258,7 +258,6 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
 export async function handleDelete(reg: Registry, ri: RequestInfo, q: URLSearchParams, neg: Negotiated, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (ri.subresource) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   const opts = await deleteOptions(req, q);
-  refuseSystemClassDeletion(reg.info.group, reg.info.resource, ri.name);
   const { object, deleted } = await reg.gs.delete(ri.namespace, ri.name, opts);
   withTypeMeta(reg, object);
   if (!deleted) return respondObject(reg, object, neg, res, 202, q);

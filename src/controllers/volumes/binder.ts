@@ -1,7 +1,7 @@
 // The PersistentVolume binder (kube-controller-manager's persistentvolume-binder, events as
 // `persistentvolume-controller`): binds claims to volumes, keeps both phases right, and reclaims
 // volumes whose claim is gone. See README.md for the rules and what is not done.
-import type { KubeObject } from '../../api/object.ts';
+import { jsonDeepEqual, nowRfc3339, type KubeObject } from '../../api/object.ts';
 import { isNotFound, type KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
 import { claimNamesClass, defaultClass } from '../../api/storage-class.ts';
@@ -26,7 +26,6 @@ const RESYNC_MS = 15_000;
 
 const rv = (o: KubeObject | undefined): number => Number(o?.metadata?.resourceVersion ?? 0);
 const withKind = <T extends KubeObject>(o: T, kind: string): T => ({ ...o, kind, apiVersion: 'v1' });
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 class PersistentVolumeBinder implements Controller {
   readonly name = 'persistentvolume-binder-controller';
@@ -153,7 +152,7 @@ class PersistentVolumeBinder implements Controller {
     const status: NonNullable<PV['status']> = { ...s, phase };
     if (message) status.message = message;
     else delete status.message;
-    if (s.phase !== phase) status.lastPhaseTransitionTime = now();
+    if (s.phase !== phase) status.lastPhaseTransitionTime = nowRfc3339();
     const volume = this.remember('pv', await this.client.updateStatus<PV>(Resources.persistentvolumes, undefined, withKind({ ...v, status }, 'PersistentVolume')));
     return { volume, changed: s.phase !== phase };
   }
@@ -178,7 +177,7 @@ class PersistentVolumeBinder implements Controller {
     const s = c.status ?? {};
     const modes = v.spec?.accessModes ?? [];
     const capacityStale = s.phase !== 'Bound' && s.capacity?.storage !== v.spec?.capacity?.storage;
-    if (s.phase !== 'Bound' || JSON.stringify(s.accessModes ?? []) !== JSON.stringify(modes) || capacityStale) {
+    if (s.phase !== 'Bound' || !jsonDeepEqual(s.accessModes ?? [], modes) || capacityStale) {
       await this.claimStatus(c, { ...s, phase: 'Bound', accessModes: modes, ...(capacityStale ? { capacity: { ...v.spec?.capacity } } : {}) });
     }
   }

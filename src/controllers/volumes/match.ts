@@ -4,7 +4,7 @@
 // (claimRef naming it) wins at once. With WaitForFirstConsumer binding, free volumes are left to
 // the scheduler. Pure functions of plain JSON objects.
 import type { KubeObject } from '../../api/object.ts';
-import { storageOf } from '../../api/storage-class.ts';
+import { storageClassOf, storageOf } from '../../api/storage-class.ts';
 import { fromLabelSelectorObject, matchesLabels, type LabelSelectorObject } from '../../api/selectors.ts';
 
 export interface ClaimRef {
@@ -41,12 +41,10 @@ export interface PVC extends KubeObject {
   status?: { phase?: string; accessModes?: string[]; capacity?: Record<string, string> };
 }
 
-const ANN_CLASS = 'volume.beta.kubernetes.io/storage-class';
 const MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
 
-/** The claim's class: the beta annotation, else the field ('' when unset). */
-export const claimClass = (c: PVC): string => c.metadata?.annotations?.[ANN_CLASS] ?? c.spec?.storageClassName ?? '';
-export const volumeClass = (v: PV): string => v.metadata?.annotations?.[ANN_CLASS] ?? v.spec?.storageClassName ?? '';
+export const claimClass = (c: PVC): string => storageClassOf(c);
+const volumeClass = (v: PV): string => storageClassOf(v);
 
 export const requested = (c: PVC): bigint => storageOf(c.spec?.resources?.requests);
 export const capacity = (v: PV): bigint => storageOf(v.spec?.capacity);

@@ -1,8 +1,9 @@
 // Strategy of PriorityClass: preemptionPolicy defaults to PreemptLowerPriority; names starting
 // `system-` are kept for the two built-in classes (with their values, never the global default);
-// user classes stay at or below 1,000,000,000; value and preemptionPolicy are fixed once made.
+// user classes stay at or below 1,000,000,000; value and preemptionPolicy are fixed once made;
+// the built-in classes cannot be deleted.
 import type { KubeObject } from '../../api/object.ts';
-import type { FieldError } from '../../api/status.ts';
+import { StatusError, type FieldError } from '../../api/status.ts';
 import { registerStrategy, type Strategy } from '../strategy.ts';
 
 const SYSTEM: Record<string, number> = { 'system-node-critical': 2000001000, 'system-cluster-critical': 2000000000 };
@@ -16,7 +17,7 @@ interface PriorityClass extends KubeObject {
 
 /** Why a `system-` name is refused, or undefined for one of the built-in classes as they are. */
 function systemClassError(pc: PriorityClass, name: string): string | undefined {
-  if (!(name in SYSTEM)) return `${name} is not a known system priority class`;
+  if (!Object.hasOwn(SYSTEM, name)) return `${name} is not a known system priority class`;
   if (pc.value !== SYSTEM[name]) return `value of ${name} PriorityClass must be ${SYSTEM[name]}`;
   if (pc.globalDefault) return `globalDefault of ${name} PriorityClass must be false`;
   return undefined;
@@ -44,6 +45,11 @@ registerStrategy('scheduling.k8s.io/PriorityClass', (base: Strategy): Strategy =
     (obj as PriorityClass).preemptionPolicy ??= 'PreemptLowerPriority';
   },
   validate,
+  refuseDelete(obj) {
+    const name = obj.metadata?.name ?? '';
+    if (!Object.hasOwn(SYSTEM, name)) return;
+    throw new StatusError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`, { name, group: 'scheduling.k8s.io', kind: 'priorityclasses' });
+  },
   validateUpdate(obj, old) {
     const errs = validate(obj);
     const pc = obj as PriorityClass;
