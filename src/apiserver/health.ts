@@ -15,6 +15,11 @@ export const VERSION_INFO = {
   platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
 };
 
+/** /healthz, /livez, /readyz and their checks' paths (a cheap test before the async serveHealth). */
+export function isHealthPath(path: string): boolean {
+  return path.startsWith('/healthz') || path.startsWith('/livez') || path.startsWith('/readyz');
+}
+
 export async function serveHealth(path: string, q: URLSearchParams, checks: Record<string, Check[]>, res: ServerResponse): Promise<boolean> {
   const [, endpoint, only] = path.split('/');
   const list = checks[endpoint];

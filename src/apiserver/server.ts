@@ -8,7 +8,7 @@ import { Catalog } from '../registry/catalog.ts';
 import { methodNotAllowed, notFound, StatusError, unauthorized } from '../api/status.ts';
 import { identityFromSocket, setInProcessIdentity } from './pki/client-identity.ts';
 import { Discovery } from './discovery.ts';
-import { serveHealth, VERSION_INFO, type Check } from './health.ts';
+import { isHealthPath, serveHealth, VERSION_INFO, type Check } from './health.ts';
 import { negotiate, writeError, writeJson } from './http.ts';
 import { parseRequestInfo } from './request-info.ts';
 import { Registries } from './registries.ts';
@@ -108,7 +108,7 @@ export class ApiServer {
     const path = qi >= 0 ? url.slice(0, qi) : url;
     const q = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : '');
     if (path === '/version' || path === '/version/') return writeJson(res, 200, VERSION_INFO);
-    if (await serveHealth(path, q, this.checks, res)) return;
+    if (isHealthPath(path) && (await serveHealth(path, q, this.checks, res))) return;
     const user = identityFromSocket(req.socket);
     if (!user) throw unauthorized();
     if (this.discovery.serve(path, req, res)) return;

@@ -8,7 +8,7 @@ import type { ApiServer } from '../apiserver/server.ts';
 import { portStream } from '../client/port-stream.ts';
 
 export type FromWorker =
-  | { type: 'connect'; port: MessagePort; user: { name: string; groups: string[] }; stream: boolean }
+  | { type: 'connect'; port: MessagePort; user: { name: string; groups: string[] }; stream: boolean; path: string }
   | { type: 'started' }
   | { type: 'stopped' }
   | { type: 'failed'; message: string };
@@ -22,13 +22,28 @@ const workerFile = new URL(`./control-plane-worker.${import.meta.url.endsWith('.
 /**
  * How long watch bytes bound for the worker may wait to join the next message. Each message
  * wakes the worker (tens of µs of CPU on both sides on a VM), so under a steady flow of events
- * (1,000 nodes' Lease renewals, a pod storm) they cross in batches; a quiet watch's first event
- * goes at once. Requests and their responses are never held.
+ * (a pod storm) they cross in batches; a quiet watch's first event goes at once. Requests and
+ * their responses are never held.
  */
 const WATCH_HOLD_MS = 50;
 
-function bridge(server: ApiServer, port: MessagePort, user: { name: string; groups: string[] }, stream: boolean): void {
-  const remote = portStream(port, { holdMs: stream ? WATCH_HOLD_MS : 0 });
+/**
+ * Leases flow without pause (1,000 nodes renew 100 a second) and their readers are slow by
+ * design: the node lifecycle controller looks at them every 5 s against a 40 s grace period,
+ * the garbage collector only at their owners. Held for up to 1 s they cost the worker one
+ * wake-up a second instead of twenty. (Leader election reads its Lease with GETs, not held.)
+ */
+const LEASE_WATCH_HOLD_MS = 1000;
+const LEASE_WATCH = /^\/apis\/coordination\.k8s\.io\/v1\/(namespaces\/[^/]+\/)?leases\?/;
+
+/** The hold for a connection to the worker: none for requests, longer for Lease watches. */
+export function holdMsFor(stream: boolean, path: string): number {
+  if (!stream) return 0;
+  return LEASE_WATCH.test(path) ? LEASE_WATCH_HOLD_MS : WATCH_HOLD_MS;
+}
+
+function bridge(server: ApiServer, port: MessagePort, user: { name: string; groups: string[] }, stream: boolean, path: string): void {
+  const remote = portStream(port, { holdMs: holdMsFor(stream, path) });
   let local;
   try {
     local = server.connectInProcess(user);
@@ -50,7 +65,7 @@ export async function startControlPlaneThread(server: ApiServer, caPem: string, 
   let onStopped: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'connect') bridge(server, m.port, m.user, m.stream);
+      if (m.type === 'connect') bridge(server, m.port, m.user, m.stream, m.path);
       else if (m.type === 'started') resolve();
       else if (m.type === 'stopped') onStopped?.();
       else if (m.type === 'failed') reject(new Error(m.message));

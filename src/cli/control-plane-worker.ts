@@ -13,7 +13,7 @@ const { caPem } = workerData as WorkerData;
 const connector: InProcessConnector = {
   connectInProcess(user, opts) {
     const { port1, port2 } = new MessageChannel();
-    post({ type: 'connect', port: port2, user: { name: user.name, groups: [...user.groups] }, stream: !!opts?.stream }, [port2]);
+    post({ type: 'connect', port: port2, user: { name: user.name, groups: [...user.groups] }, stream: !!opts?.stream, path: opts?.path ?? '' }, [port2]);
     return portStream(port1);
   },
 };

@@ -213,6 +213,17 @@ describe('HttpClient', () => {
     c.close();
   });
 
+  it('tells the transport which connections carry a stream, and of which path', async () => {
+    const seen: unknown[] = [];
+    const inner = scripted((s) => onRequests(s, () => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')));
+    const t: Transport = { ...inner, connect: (opts) => (seen.push(opts), inner.connect()) };
+    const c = new HttpClient(t);
+    const st = (await c.stream({ method: 'GET', path: '/apis/coordination.k8s.io/v1/leases?watch=true' }, { data: () => undefined, end: () => undefined })) as HttpStream;
+    st.close();
+    expect(seen).toEqual([{ stream: true, path: '/apis/coordination.k8s.io/v1/leases?watch=true' }]);
+    c.close();
+  });
+
   it('reads a refused stream whole and hands back the response', async () => {
     const t = scripted((s) => onRequests(s, () => s.write('HTTP/1.1 410 Gone\r\nContent-Length: 4\r\n\r\ngone')));
     const c = new HttpClient(t);

@@ -5,13 +5,19 @@
 // per request, which is most of an in-process round trip.
 import type { Duplex } from 'node:stream';
 
+/** A connection that will carry one long-lived streaming response (a watch) of the request at `path`. */
+export interface StreamOptions {
+  stream?: boolean;
+  path?: string;
+}
+
 /** How to open a connection to the API server. */
 export interface Transport {
   /**
    * A new connection; bytes may be written at once (TLS buffers them until the handshake).
-   * `stream`: it will carry one long-lived streaming response (a watch).
+   * `stream`: it will carry one long-lived streaming response (a watch) of the request at `path`.
    */
-  connect(opts?: { stream?: boolean }): Duplex;
+  connect(opts?: StreamOptions): Duplex;
   /** The Host header. */
   readonly host: string;
   /** Headers sent with every request (e.g. Authorization for a bearer token). */
@@ -350,10 +356,10 @@ export class HttpClient {
     return Buffer.concat([h, body], h.length + body.length);
   }
 
-  private open(stream = false): Connection {
+  private open(stream?: StreamOptions): Connection {
     let socket: Duplex;
     try {
-      socket = this.transport.connect(stream ? { stream } : undefined);
+      socket = this.transport.connect(stream);
     } catch (err) {
       throw new ConnectionError(`cannot connect to ${this.transport.name}: ${(err as Error).message}`, err);
     }
@@ -470,7 +476,7 @@ export class HttpClient {
   stream(req: HttpRequest, handlers: StreamHandlers): Promise<HttpStream | HttpResponse> {
     if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
     if (req.signal?.aborted) return Promise.reject(new AbortedError(`${req.method} ${req.path}: aborted`));
-    const c = this.open(true);
+    const c = this.open({ stream: true, path: req.path });
     this.streams.add(c);
     c.socket.once('close', () => this.streams.delete(c));
     const data = this.encode(req);

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { connect } from 'node:tls';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import type { Transport } from './http.ts';
+import type { StreamOptions, Transport } from './http.ts';
 
 export interface TlsOptions {
   /** `https://host:port`. */
@@ -44,8 +44,7 @@ export function tlsTransport(opts: TlsOptions): Transport {
 
 /** Anything that can open an authenticated in-process connection (ApiServer.connectInProcess). */
 export interface InProcessConnector {
-  /** `stream`: the connection will carry one long-lived streaming response (a watch). */
-  connectInProcess(user: { name: string; groups: string[] }, opts?: { stream?: boolean }): Duplex;
+  connectInProcess(user: { name: string; groups: string[] }, opts?: StreamOptions): Duplex;
 }
 
 export interface InProcessUser {

@@ -68,9 +68,12 @@ export function decodeObject(kv: KeyValue): KubeObject {
 export function encodeObject(obj: KubeObject): Buffer {
   const m = obj.metadata;
   const rv = m?.resourceVersion;
-  if (m) delete m.resourceVersion;
+  if (!m || rv === undefined) return Buffer.from(JSON.stringify(obj));
+  // JSON.stringify leaves out undefined values; a delete would turn the metadata object into a
+  // slow dictionary for everything that reads it afterwards.
+  m.resourceVersion = undefined;
   const out = Buffer.from(JSON.stringify(obj));
-  if (m && rv !== undefined) m.resourceVersion = rv;
+  m.resourceVersion = rv;
   return out;
 }
 
@@ -241,14 +244,15 @@ export class GenericStore {
   /**
    * Reads the object, lets `mutate` produce the new version, and writes it if nothing changed in
    * between (retrying otherwise). `mutate` may throw to refuse. A resourceVersion in the new object
-   * is a precondition: a mismatch is a 409 Conflict, never retried.
+   * is a precondition: a mismatch is a 409 Conflict, never retried. `readsCurrent: false` says
+   * that `mutate` ignores its argument (a full replacement), which then costs no copy.
    */
-  async guaranteedUpdate(namespace: string, name: string, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+  async guaranteedUpdate(namespace: string, name: string, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions = {}, readsCurrent = true): Promise<{ object: KubeObject; created: boolean }> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const cur = await this.current(namespace, name, attempt === 0);
       let r: { object: KubeObject; created: boolean } | 'retry';
       try {
-        r = await this.updateOnce(namespace, name, cur, mutate, opts);
+        r = await this.updateOnce(namespace, name, cur, mutate, opts, readsCurrent);
       } catch (err) {
         // Whatever was decided from a cached copy (a refusal included) is re-decided from storage.
         if (cur?.cached) continue;
@@ -259,8 +263,8 @@ export class GenericStore {
     throw conflict(this.gr, name, 'the object is being modified too often; please try again');
   }
 
-  private async updateOnce(namespace: string, name: string, cur: { obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions): Promise<{ object: KubeObject; created: boolean } | 'retry'> {
-    const next = mutate(cur ? cloneJson(cur.obj) : undefined);
+  private async updateOnce(namespace: string, name: string, cur: { obj: KubeObject; kv: { modRevision: number }; cached: boolean } | undefined, mutate: (current: KubeObject | undefined) => KubeObject, opts: WriteOptions, readsCurrent: boolean): Promise<{ object: KubeObject; created: boolean } | 'retry'> {
+    const next = mutate(cur && readsCurrent ? cloneJson(cur.obj) : undefined);
     if (!cur) {
       if (!this.strategy.allowCreateOnUpdate && !opts.apply) throw notFound(this.gr, name);
       const nm = meta(next);
@@ -370,7 +374,7 @@ export class GenericStore {
   }
 
   async update(namespace: string, name: string, obj: KubeObject, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
-    return this.guaranteedUpdate(namespace, name, () => cloneJson(obj), opts);
+    return this.guaranteedUpdate(namespace, name, () => cloneJson(obj), opts, false);
   }
 
   async delete(namespace: string, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {

@@ -78,7 +78,9 @@ const loaded = new Map<string, SchemaLookup>();
  * The definitions in `openapi/definitions.json` (either `{ definitions: {...} }` or the bare
  * name → definition object). The file is read on the first lookup and kept for the process.
  */
-export function loadDefinitions(file: URL = new URL('../../../openapi/definitions.json', import.meta.url)): SchemaLookup {
+const DEFAULT_DEFINITIONS = new URL('../../../openapi/definitions.json', import.meta.url);
+
+export function loadDefinitions(file: URL = DEFAULT_DEFINITIONS): SchemaLookup {
   const cached = loaded.get(file.href);
   if (cached) return cached;
   let defs: Record<string, Definition> | undefined;

@@ -76,7 +76,9 @@ function checkRecoveryLog(dir: string, logged: boolean): void {
 async function replay(db: ClassicLevel<Buffer, Buffer>, dir: string, batches: WalBatch[]): Promise<void> {
   if (batches.length === 0) return;
   const rev = await db.get(META_REVISION);
-  const stored = rev === undefined ? 0 : decodeNumber(rev);
+  // A store that LevelDB holds no write of is at revision 1 (an empty store's): its first write,
+  // revision 2, may be in the log only.
+  const stored = rev === undefined ? 1 : decodeNumber(rev);
   if (batches[0].from > stored + 1) throw new DataDirError(`the store in ${dir} is missing revisions ${stored + 1}..${batches[0].from - 1} (neither in LevelDB nor in the write-ahead log); refusing to open it`);
   for (const b of batches) await db.batch(b.writes);
   await db.put(META_REVISION, encodeNumber(Math.max(stored, batches[batches.length - 1].to)), { sync: true });

@@ -1,5 +1,6 @@
 // The write-ahead log on its own (segments, torn and damaged records) and under the store: a
 // store whose LevelDB lost writes it took without sync gets them back from the log.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,27 @@ describe('write-ahead log', () => {
 });
 
 describe('embedded store with its log', () => {
+  it('a new store killed before LevelDB took its first writes opens from its log', async () => {
+    const dir = newDir();
+    // A child writes into a new store and dies at once: its writes are in the log only.
+    const script = `import { EmbeddedStore } from ${JSON.stringify(new URL('./index.ts', import.meta.url).href)};
+      const s = await EmbeddedStore.open(${JSON.stringify(dir)});
+      await s.put('/a', Buffer.from('first'));
+      await s.put('/b', Buffer.from('second'));
+      process.exit(0);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    expect(segments(dir).length).toBeGreaterThan(0);
+    const s = await EmbeddedStore.open(dir, { compactionRetentionMs: 0 });
+    try {
+      expect(await s.revision()).toBe(3);
+      const r = await s.range('/a', { end: '/c' });
+      expect(r.kvs.map((kv) => [kv.key, Buffer.from(kv.value).toString(), kv.modRevision])).toEqual([['/a', 'first', 2], ['/b', 'second', 3]]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('closing leaves no log to replay; writes and deletes survive reopening, across many small segments', async () => {
     const dir = newDir();
     const s = await EmbeddedStore.open(dir, { compactionRetentionMs: 0, walSegmentBytes: 8192 });
