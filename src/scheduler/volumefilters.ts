@@ -7,7 +7,8 @@
 import { matchNodeSelector } from './labels.ts';
 import type { NodeInfo, PodInfo, Snapshot } from './snapshot.ts';
 import type { Labels, PersistentVolume, PersistentVolumeClaim, Pod, Volume } from './types.ts';
-import { claimClass, ephemeralClaimError, intersect, isDelayBinding, isFullyBound, localVolumeNodeNames, volumeClaim, type VolumeStore } from './volumes.ts';
+import { storageClassOf } from '../api/storage-class.ts';
+import { ephemeralClaimError, intersect, isDelayBinding, isFullyBound, localVolumeNodeNames, volumeClaim, type VolumeStore } from './volumes.ts';
 
 export const ERR_DISK_CONFLICT = 'node(s) had no available disk';
 export const ERR_RWOP_CONFLICT = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
@@ -124,7 +125,7 @@ function bindingsOn(store: VolumeStore, claims: PersistentVolumeClaim[], nodeLab
   for (const pvc of claims) {
     const pv = store.matchingVolume(pvc, nodeLabels, taken);
     if (pv) taken.add(pv.metadata.name ?? '');
-    else if ((store.storageClass(claimClass(pvc))?.provisioner ?? NO_PROVISIONER) === NO_PROVISIONER) return null;
+    else if ((store.storageClass(storageClassOf(pvc))?.provisioner ?? NO_PROVISIONER) === NO_PROVISIONER) return null;
     out.push({ pvc, pv });
   }
   return out;
@@ -255,7 +256,7 @@ export function volumePreFilter(snap: Snapshot, pi: PodInfo, affinityNames: Set<
     const pvc = store.pvc(ns, name)!;
     const pvName = pvc.spec?.volumeName ?? '';
     if (pvName === '') {
-      const cls = claimClass(pvc);
+      const cls = storageClassOf(pvc);
       if (cls === '') return reject('PersistentVolumeClaim had no pv name and storageClass name');
       const sc = store.storageClass(cls);
       if (!sc) return reject(notFound('storageclass.storage.k8s.io', cls));

@@ -5,7 +5,8 @@
 // migrated to CSI, and VolumeAttachments, are not counted.
 import type { NodeInfo, Snapshot } from './snapshot.ts';
 import type { Pod } from './types.ts';
-import { claimClass, ephemeralClaimError, volumeClaim, type VolumeStore } from './volumes.ts';
+import { storageClassOf } from '../api/storage-class.ts';
+import { ephemeralClaimError, volumeClaim, type VolumeStore } from './volumes.ts';
 
 export const ERR_MAX_VOLUME_COUNT = 'node(s) exceed max volume count';
 
@@ -33,7 +34,7 @@ export function attachableVolumes(pod: Pod, store: VolumeStore, into = new Map<s
       handle = pv.spec?.csi?.volumeHandle ?? '';
     } else {
       // Not bound (or its volume not seen yet): the class's provisioner will make it.
-      const sc = store.storageClass(claimClass(pvc));
+      const sc = store.storageClass(storageClassOf(pvc));
       if (sc?.provisioner) {
         driver = sc.provisioner;
         handle = `unbound-${ns}/${pvc.metadata.name ?? ''}`;

@@ -81,7 +81,7 @@ export class VolumeStore {
     const name = pvc.metadata.name ?? '';
     const key = `${ns}/${name}`;
     const want = storageOf(pvc.spec?.resources?.requests);
-    const cls = claimClass(pvc);
+    const cls = storageClassOf(pvc);
     const modes = pvc.spec?.accessModes ?? [];
     const selector = pvc.spec?.selector ? compileLabelSelector(pvc.spec.selector) : null;
     const asNode = { metadata: { labels: nodeLabels } };
@@ -119,7 +119,6 @@ export class VolumeStore {
 }
 
 /** storagehelpers.GetPersistentVolumeClaimClass: the beta annotation wins over the field. */
-export const claimClass = (pvc: PersistentVolumeClaim): string => storageClassOf(pvc);
 
 /** isPVCFullyBound: a volume name and the PV controller's bind-completed annotation. */
 export function isFullyBound(pvc: PersistentVolumeClaim): boolean {
@@ -132,7 +131,7 @@ export function isFullyBound(pvc: PersistentVolumeClaim): boolean {
  * Immediate, so an unset mode — an error upstream — is read as Immediate.)
  */
 export function isDelayBinding(pvc: PersistentVolumeClaim, store: VolumeStore): boolean {
-  const name = claimClass(pvc);
+  const name = storageClassOf(pvc);
   if (name === '') return false;
   return store.storageClass(name)?.volumeBindingMode === 'WaitForFirstConsumer';
 }

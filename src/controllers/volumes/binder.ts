@@ -4,14 +4,14 @@
 import { jsonDeepEqual, nowRfc3339, type KubeObject } from '../../api/object.ts';
 import { isNotFound, type KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
-import { claimNamesClass, defaultClass } from '../../api/storage-class.ts';
+import { claimNamesClass, defaultClass, storageClassOf } from '../../api/storage-class.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../manager.ts';
 import type { EventRecorder, EventType } from '../framework/events.ts';
 import { deletedObject, type Informer } from '../framework/informer.ts';
 import type { Logger } from '../framework/log.ts';
 import { keyOf, splitKey } from '../framework/store.ts';
 import { runWorkers, WorkQueue } from '../framework/workqueue.ts';
-import { boundToClaim, claimClass, findBestMatch, mismatch, volumeModeMismatch, type PV, type PVC } from './match.ts';
+import { boundToClaim, findBestMatch, mismatch, volumeModeMismatch, type PV, type PVC } from './match.ts';
 import { reclaim } from './reclaim.ts';
 import { claimKeysOf, POD_CLAIMS, podTerminated, type Pod } from './protection.ts';
 
@@ -219,7 +219,7 @@ class PersistentVolumeBinder implements Controller {
       }
       return;
     }
-    const cls = claimClass(c);
+    const cls = storageClassOf(c);
     const sc = cls ? this.classes.store.getByKey(cls) : undefined;
     const delay = (sc as { volumeBindingMode?: string } | undefined)?.volumeBindingMode === 'WaitForFirstConsumer';
     const v = findBestMatch(this.volumes.store.list().map((x) => this.volume(keyOf(x)) ?? (x as PV)), c, delay);

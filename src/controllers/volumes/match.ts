@@ -43,8 +43,6 @@ export interface PVC extends KubeObject {
 
 const MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
 
-export const claimClass = (c: PVC): string => storageClassOf(c);
-const volumeClass = (v: PV): string => storageClassOf(v);
 
 export const requested = (c: PVC): bigint => storageOf(c.spec?.resources?.requests);
 export const capacity = (v: PV): bigint => storageOf(v.spec?.capacity);
@@ -70,7 +68,7 @@ const modeCount = (v: PV): number => MODES.filter((m) => (v.spec?.accessModes ??
 export function findBestMatch(volumes: Iterable<PV>, claim: PVC, delayBinding: boolean): PV | undefined {
   const want = requested(claim);
   const selector = claim.spec?.selector ? fromLabelSelectorObject(claim.spec.selector) : undefined;
-  const cls = claimClass(claim);
+  const cls = storageClassOf(claim);
   let best: PV | undefined;
   let bestModes = Infinity;
   for (const v of volumes) {
@@ -82,7 +80,7 @@ export function findBestMatch(volumes: Iterable<PV>, claim: PVC, delayBinding: b
     if (boundToClaim(v, claim)) return v;
     if (delayBinding || v.status?.phase !== 'Available') continue;
     if (selector && !matchesLabels(selector, v.metadata?.labels)) continue;
-    if (volumeClass(v) !== cls) continue;
+    if (storageClassOf(v) !== cls) continue;
     const modes = modeCount(v);
     if (!best || modes < bestModes || (modes === bestModes && capacity(v) < capacity(best))) {
       best = v;
@@ -96,7 +94,7 @@ export function findBestMatch(volumes: Iterable<PV>, claim: PVC, delayBinding: b
 export function mismatch(v: PV, c: PVC): string | undefined {
   if (v.metadata?.deletionTimestamp) return `the volume is marked for deletion "${v.metadata.name ?? ''}"`;
   if (capacity(v) < requested(c)) return 'requested PV is too small';
-  if (volumeClass(v) !== claimClass(c)) return 'storageClassName does not match';
+  if (storageClassOf(v) !== storageClassOf(c)) return 'storageClassName does not match';
   if (volumeModeMismatch(v, c)) return 'incompatible volumeMode';
   if (!hasAccessModes(v, c)) return 'incompatible accessMode';
   return undefined;
