@@ -43,7 +43,6 @@ export interface PVC extends KubeObject {
 
 const MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'];
 
-
 export const requested = (c: PVC): bigint => storageOf(c.spec?.resources?.requests);
 export const capacity = (v: PV): bigint => storageOf(v.spec?.capacity);
 
