@@ -125,6 +125,37 @@ describe('LeaderElector', () => {
     expect(after.spec?.holderIdentity).toBe('intruder');
   });
 
+  it('renews with one write per retry period, and reads again after a failed write', async () => {
+    const client = env.client();
+    const calls: string[] = [];
+    const request = client.request.bind(client);
+    client.request = ((method: string, ...rest: Parameters<typeof request> extends [string, ...infer R] ? R : never) => {
+      calls.push(method);
+      return request(method, ...rest);
+    }) as typeof client.request;
+    const elector = new LeaderElector({ client, name: 'lease-fast', identity: 'a', ...FAST, logger: silentLogger, callbacks: { onStartedLeading: () => undefined } });
+    const run = elector.run();
+    await until('a to lead', () => elector.isLeader(), 5000);
+    calls.length = 0;
+    await new Promise((r) => setTimeout(r, 5 * FAST.retryPeriodMs + 100));
+    // client-go's fast path: the leader updates the Lease it last wrote, without a GET first.
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(calls)).toEqual(new Set(['PUT']));
+    // Another writer bumps the resourceVersion (same holder): the optimistic PUT conflicts, the
+    // elector reads the Lease and renews it, and stays leader.
+    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-fast');
+    await env.client().update(Resources.leases, 'kube-system', { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } });
+    calls.length = 0;
+    await new Promise((r) => setTimeout(r, 2 * FAST.retryPeriodMs + 100));
+    expect(calls.slice(0, 3)).toEqual(['PUT', 'GET', 'PUT']);
+    expect(elector.isLeader()).toBe(true);
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-fast');
+    expect(after.metadata?.labels).toEqual({ touched: 'yes' });
+    expect(after.spec?.holderIdentity).toBe('a');
+    await elector.stop();
+    await run;
+  });
+
   it('checks its durations', () => {
     const client = env.client();
     const callbacks = { onStartedLeading: () => undefined };

@@ -203,6 +203,18 @@ export class LeaderElector {
     const ns = this.cfg.namespace;
     const timeoutMs = Math.max(100, Math.min(budgetMs, this.cfg.renewDeadlineMs));
     const spec: LeaseSpec = { holderIdentity: this.cfg.identity, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
+    // Fast path (client-go's): the leader renews the Lease it last wrote without reading it first;
+    // a conflict or any other failure falls back to the read below.
+    const mine = this.observed;
+    if (this.leading && mine && mine.spec?.holderIdentity === this.cfg.identity && this.observedTime + (mine.spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000 > now) {
+      try {
+        const renewed = { ...mine.spec, ...spec, acquireTime: mine.spec.acquireTime ?? spec.acquireTime, leaseTransitions: mine.spec.leaseTransitions ?? 0 };
+        this.noteObserved(await this.client.request<Lease>('PUT', this.path(), { ...mine, spec: renewed }, undefined, timeoutMs));
+        return true;
+      } catch (err) {
+        this.log.warn(`updating the lease optimistically: ${errorMessage(err)}; reading it again`);
+      }
+    }
     let lease: Lease;
     try {
       lease = await this.client.request<Lease>('GET', this.path(), undefined, undefined, timeoutMs);
