@@ -90,13 +90,6 @@ export class NodeLifecycleController implements Controller {
   }
 
   async run(): Promise<void> {
-    this.taintTimer = setInterval(() => {
-      if (this.tainting || this.stopped) return;
-      this.tainting = true;
-      void this.noExecuteTaintingPass()
-        .catch((e) => this.log.error(`tainting pass: ${errorMessage(e)}`))
-        .finally(() => (this.tainting = false));
-    }, 100);
     await Promise.all([
       runWorkers(this.nodeQueue, 4, (name) => this.noScheduleTaintingPass(name), { logger: this.log }),
       runWorkers(this.podQueue, 4, (key) => this.processPod(key), { logger: this.log }),
@@ -107,6 +100,7 @@ export class NodeLifecycleController implements Controller {
   stop(): void {
     this.stopped = true;
     clearInterval(this.taintTimer);
+    this.taintTimer = undefined;
     this.nodeQueue.shutDown();
     this.podQueue.shutDown();
     this.wake?.();
@@ -222,6 +216,27 @@ export class NodeLifecycleController implements Controller {
     }
     if (!has(want.key)) this.tainter.remove(zone, name);
     this.tainter.add(zone, name, this.now());
+    this.startTainting();
+  }
+
+  /**
+   * The NoExecute tainting pass runs every 100 ms (upstream's nodeEvictionPeriod) while nodes wait
+   * in the zones' rate-limited queues, and not at all otherwise: an idle control plane wakes less.
+   */
+  private startTainting(): void {
+    if (this.taintTimer || this.stopped) return;
+    this.taintTimer = setInterval(() => {
+      if (this.tainting || this.stopped) return;
+      if (!this.tainter.hasPending()) {
+        clearInterval(this.taintTimer);
+        this.taintTimer = undefined;
+        return;
+      }
+      this.tainting = true;
+      void this.noExecuteTaintingPass()
+        .catch((e) => this.log.error(`tainting pass: ${errorMessage(e)}`))
+        .finally(() => (this.tainting = false));
+    }, 100);
   }
 
   private async markNodeAsReachable(node: Node): Promise<void> {

@@ -39,6 +39,12 @@ export class ZoneTainter {
     return [...this.zones.keys()];
   }
 
+  /** Some zone has nodes waiting to be tainted. */
+  hasPending(): boolean {
+    for (const z of this.zones.values()) if (z.pending.size > 0) return true;
+    return false;
+  }
+
   /** Queues a node; false when it is queued or tainted already. */
   add(zone: string, node: string, nowMs: number): boolean {
     this.ensureZone(zone, nowMs);

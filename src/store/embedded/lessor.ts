@@ -1,27 +1,49 @@
 // Lease expiry. Which leases exist is state-machine state; when each expires is not: deadlines
 // live here, in memory, and an expired lease is revoked through a normal command. After a restart
-// every lease gets its full TTL again (as etcd does after a leader change).
+// every lease gets its full TTL again (as etcd does after a leader change). One timer waits for
+// the earliest deadline, so a store without leases never wakes for them.
+
+const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export class Lessor {
   private readonly deadlines = new Map<number, number>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (Infinity when none is armed). */
+  private due = Infinity;
   private revoking = new Set<number>();
+  private closed = false;
 
   private readonly revoke: (id: number) => Promise<void>;
 
-  constructor(revoke: (id: number) => Promise<void>, checkIntervalMs = 250) {
+  constructor(revoke: (id: number) => Promise<void>) {
     this.revoke = revoke;
-    this.timer = setInterval(() => this.expire(), checkIntervalMs);
-    this.timer.unref();
   }
 
   /** Starts or restarts a lease's countdown. */
   refresh(id: number, ttlSeconds: number): void {
     this.deadlines.set(id, Date.now() + ttlSeconds * 1000);
+    this.schedule();
   }
 
+  /** Drops a lease's countdown; a timer armed for it finds nothing due and re-arms. */
   forget(id: number): void {
     this.deadlines.delete(id);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    let next = Infinity;
+    for (const [id, deadline] of this.deadlines) if (deadline < next && !this.revoking.has(id)) next = deadline;
+    if (next === Infinity || (this.timer && this.due <= next)) return;
+    clearTimeout(this.timer);
+    this.due = next;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.due = Infinity;
+      this.expire();
+      this.schedule();
+    }, Math.min(MAX_DELAY_MS, Math.max(0, next - Date.now())));
+    this.timer.unref();
   }
 
   private expire(): void {
@@ -39,6 +61,8 @@ export class Lessor {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
