@@ -178,8 +178,9 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
     const [server, nodes] = await cpuOver(30, pid, agent.pid as number);
     f['scheduler.lease1000.cpu_pct'] = server;
     f['scheduler.lease1000.agent_cpu_pct'] = nodes;
-    // The same renewals later on: in the first minute V8 still compiles the request path and the
-    // old generation still settles. 130-250 s after registration, before the nodes' 5-minute
+    // The same renewals later on: the first minutes pay a one-time warm-up of the server process
+    // (a second agent registering the same nodes again costs no more than this window), and V8
+    // still compiles the request path. 130-250 s after registration, before the nodes' 5-minute
     // status reports (which start ~270 s after it); 120 s, as 30 s windows of the same code
     // spread by ±1 point of a core on this VM.
     log('the same renewals in the steady state: 120 s from 130 s after registration');

@@ -202,14 +202,12 @@ export class LeaderElector {
     const now = Date.now();
     const ns = this.cfg.namespace;
     const timeoutMs = Math.max(100, Math.min(budgetMs, this.cfg.renewDeadlineMs));
-    const spec: LeaseSpec = { holderIdentity: this.cfg.identity, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
     // Fast path (client-go's): the leader renews the Lease it last wrote without reading it first;
     // a conflict or any other failure falls back to the read below.
     const mine = this.observed;
-    if (this.leading && mine && mine.spec?.holderIdentity === this.cfg.identity && this.observedTime + (mine.spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000 > now) {
+    if (this.leading && mine && mine.spec?.holderIdentity === this.cfg.identity && this.observedValid(mine, now)) {
       try {
-        const renewed = { ...mine.spec, ...spec, acquireTime: mine.spec.acquireTime ?? spec.acquireTime, leaseTransitions: mine.spec.leaseTransitions ?? 0 };
-        this.noteObserved(await this.client.request<Lease>('PUT', this.path(), { ...mine, spec: renewed }, undefined, timeoutMs));
+        await this.write(mine, now, timeoutMs);
         return true;
       } catch (err) {
         this.log.warn(`updating the lease optimistically: ${errorMessage(err)}; reading it again`);
@@ -224,6 +222,7 @@ export class LeaderElector {
         return false;
       }
       try {
+        const spec: LeaseSpec = { holderIdentity: this.cfg.identity, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
         const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.cfg.name, namespace: ns }, spec };
         const created = await this.client.request<Lease>('POST', resourcePath(Resources.leases, ns), body, undefined, timeoutMs);
         this.noteObserved(created);
@@ -234,24 +233,38 @@ export class LeaderElector {
       }
     }
     this.noteObserved(lease);
-    const cur = lease.spec ?? {};
-    const holder = cur.holderIdentity ?? '';
-    const durationMs = (cur.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
-    if (holder !== '' && holder !== this.cfg.identity && this.observedTime + durationMs > now) return false;
-    if (holder === this.cfg.identity) {
-      spec.acquireTime = cur.acquireTime ?? spec.acquireTime;
-      spec.leaseTransitions = cur.leaseTransitions ?? 0;
-    } else {
-      spec.leaseTransitions = (cur.leaseTransitions ?? 0) + 1;
-    }
+    const holder = lease.spec?.holderIdentity ?? '';
+    if (holder !== '' && holder !== this.cfg.identity && this.observedValid(lease, now)) return false;
     try {
-      const updated = await this.client.request<Lease>('PUT', this.path(), { ...lease, spec: { ...cur, ...spec } }, undefined, timeoutMs);
-      this.noteObserved(updated);
+      await this.write(lease, now, timeoutMs);
       return true;
     } catch (err) {
       if (!(err instanceof StatusError && err.code === 409)) this.log.warn(`updating the lease: ${errorMessage(err)}`);
       return false;
     }
+  }
+
+  /** The lease's record has not changed for less than its duration (by this candidate's clock). */
+  private observedValid(lease: Lease, now: number): boolean {
+    return this.observedTime + (lease.spec?.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000 > now;
+  }
+
+  /**
+   * Writes this candidate's record over `lease` (conditioned on its resourceVersion): a renewal
+   * keeps acquireTime and leaseTransitions, a takeover counts one transition more.
+   */
+  private async write(lease: Lease, now: number, timeoutMs: number): Promise<void> {
+    const cur = lease.spec ?? {};
+    const renewing = cur.holderIdentity === this.cfg.identity;
+    const spec: LeaseSpec = {
+      ...cur,
+      holderIdentity: this.cfg.identity,
+      leaseDurationSeconds: this.leaseDurationSeconds,
+      renewTime: microTime(now),
+      acquireTime: renewing ? (cur.acquireTime ?? microTime(now)) : microTime(now),
+      leaseTransitions: renewing ? (cur.leaseTransitions ?? 0) : (cur.leaseTransitions ?? 0) + 1,
+    };
+    this.noteObserved(await this.client.request<Lease>('PUT', this.path(), { ...lease, spec }, undefined, timeoutMs));
   }
 
   private path(): string {
