@@ -127,7 +127,12 @@ describe('embedded store with its log', () => {
     const s = await EmbeddedStore.open(dir, { compactionRetentionMs: 0, walSegmentBytes: 8192 });
     for (let i = 0; i < 300; i++) await s.put(`/k/${i % 50}`, Buffer.from(`v${i}-${'x'.repeat(200)}`));
     await s.delete('/k/7');
-    expect(segments(dir).length).toBeLessThanOrEqual(3);
+    // A full segment goes once LevelDB holds its writes, which happens after the write that filled
+    // it was answered; what stays is the segment in use and the next one, made ahead (a `.tmp`
+    // while it is being zero-filled).
+    const complete = () => segments(dir).filter((f) => !f.endsWith('.tmp'));
+    for (let i = 0; i < 100 && complete().length > 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(complete().length).toBeLessThanOrEqual(2);
     const rev = await s.revision();
     await s.close();
     expect(segments(dir)).toEqual([]);
