@@ -424,8 +424,8 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
     });
 
     it('pods/binding assigns a pod to a node once (PodScheduled True), a second binding is a 409', async () => {
-      // A scheduler of its own name keeps the default scheduler from racing the binding with its
-      // own "no nodes available" status write, as upstream's would.
+      // A scheduler name of its own keeps the default scheduler away from this pod: its "no nodes
+      // available" status write could land after the binding (upstream's races the same way).
       await ok(['create', '-f', file('tobind.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: tobind\nspec:\n  schedulerName: by-hand\n  containers:\n  - name: main\n    image: busybox\n')]);
       const bind = (node: string) => rawRequest(creds, '/api/v1/namespaces/default/pods/tobind/binding', { method: 'POST', body: JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'tobind' }, target: { apiVersion: 'v1', kind: 'Node', name: node } }) });
       const r = await bind('node-1');
