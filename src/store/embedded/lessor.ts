@@ -21,8 +21,11 @@ export class Lessor {
 
   /** Starts or restarts a lease's countdown. */
   refresh(id: number, ttlSeconds: number): void {
-    this.deadlines.set(id, Date.now() + ttlSeconds * 1000);
-    this.schedule();
+    const deadline = Date.now() + ttlSeconds * 1000;
+    this.deadlines.set(id, deadline);
+    // Only an earlier deadline needs the timer moved; a later one (this lease's own, pushed back)
+    // lets it fire early, find nothing due and re-arm for the earliest.
+    if (!this.timer || deadline < this.due) this.arm(deadline);
   }
 
   /** Drops a lease's countdown; a timer armed for it finds nothing due and re-arms. */
@@ -30,19 +33,18 @@ export class Lessor {
     this.deadlines.delete(id);
   }
 
-  private schedule(): void {
+  private arm(at: number): void {
     if (this.closed) return;
-    let next = Infinity;
-    for (const [id, deadline] of this.deadlines) if (deadline < next && !this.revoking.has(id)) next = deadline;
-    if (next === Infinity || (this.timer && this.due <= next)) return;
     clearTimeout(this.timer);
-    this.due = next;
+    this.due = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.due = Infinity;
       this.expire();
-      this.schedule();
-    }, Math.min(MAX_DELAY_MS, Math.max(0, next - Date.now())));
+      let next = Infinity;
+      for (const [id, deadline] of this.deadlines) if (deadline < next && !this.revoking.has(id)) next = deadline;
+      if (next !== Infinity) this.arm(next);
+    }, Math.min(MAX_DELAY_MS, Math.max(0, at - Date.now())));
     this.timer.unref();
   }
 
