@@ -360,6 +360,7 @@ export class GenericStore {
         else delete keepMeta.labels;
       }
       next.metadata = keepMeta;
+      this.strategy.prepareForStatusUpdate?.(next, old);
       return;
     }
     if (this.strategy.hasStatus && subresource === '') {

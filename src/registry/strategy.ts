@@ -22,6 +22,8 @@ export interface Strategy {
   returnDeletedObject: boolean;
   prepareForCreate(obj: KubeObject): void;
   prepareForUpdate(obj: KubeObject, old: KubeObject): void;
+  /** A write through the status subresource, after the generic store kept everything but status (and some metadata) as stored. */
+  prepareForStatusUpdate?(obj: KubeObject, old: KubeObject): void;
   validate(obj: KubeObject): FieldError[];
   validateUpdate(obj: KubeObject, old: KubeObject): FieldError[];
   /** Values of the selectable fields of an object. */

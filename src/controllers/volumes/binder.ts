@@ -1,7 +1,7 @@
 // The PersistentVolume binder (kube-controller-manager's persistentvolume-binder, events as
 // `persistentvolume-controller`): binds claims to volumes, keeps both phases right, and reclaims
 // volumes whose claim is gone. See README.md for the rules and what is not done.
-import { jsonDeepEqual, nowRfc3339, type KubeObject } from '../../api/object.ts';
+import { jsonDeepEqual, type KubeObject } from '../../api/object.ts';
 import { isNotFound, type KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
 import { claimNamesClass, defaultClass, storageClassOf } from '../../api/storage-class.ts';
@@ -145,16 +145,19 @@ class PersistentVolumeBinder implements Controller {
     return this.remember('pv', await this.client.update<PV>(Resources.persistentvolumes, undefined, withKind(v, 'PersistentVolume')));
   }
 
-  /** Sets the volume's phase (and message); returns the volume and whether the phase changed. */
+  /**
+   * Sets the volume's phase and message, as upstream only when the phase is new (a volume already
+   * in the phase keeps its message); the API server stamps lastPhaseTransitionTime. Returns the
+   * volume and whether the phase changed.
+   */
   async volumePhase(v: PV, phase: string, message = ''): Promise<{ volume: PV; changed: boolean }> {
     const s = v.status ?? {};
-    if (s.phase === phase && (s.message ?? '') === message) return { volume: v, changed: false };
+    if (s.phase === phase) return { volume: v, changed: false };
     const status: NonNullable<PV['status']> = { ...s, phase };
     if (message) status.message = message;
     else delete status.message;
-    if (s.phase !== phase) status.lastPhaseTransitionTime = nowRfc3339();
     const volume = this.remember('pv', await this.client.updateStatus<PV>(Resources.persistentvolumes, undefined, withKind({ ...v, status }, 'PersistentVolume')));
-    return { volume, changed: s.phase !== phase };
+    return { volume, changed: true };
   }
 
   /** Upstream's bind: the volume's claimRef, its phase, the claim's volumeName, the claim's status, in that order. */

@@ -144,6 +144,33 @@ describe('validation', () => {
     await ok(['patch', 'pvc', 'fixed', '--type=merge', '-p', '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}']);
     await ok(['delete', 'pvc', 'fixed']);
   });
+
+  it('a volume\'s status write keeps lastPhaseTransitionTime while the phase stays, and the server stamps a new phase', async () => {
+    // A class no claim asks for: nothing binds this volume while the test writes its status.
+    await ok(['apply', '-f', '-'], pv('clock', '1Gi', '  accessModes: [ReadOnlyMany]\n  storageClassName: clock-only\n  hostPath:\n    path: /srv/clock\n').replace('  storageClassName: ""\n', ''));
+    const available = await until(30, 'clock Available', async () => {
+      const v = await json(['get', 'pv', 'clock']);
+      return v.status?.phase === 'Available' ? v : undefined;
+    });
+    const first = available.status.lastPhaseTransitionTime as string;
+    expect(Date.parse(first)).toBeGreaterThan(0);
+
+    // The same phase, the time left out: the stored time stays.
+    const same = structuredClone(available);
+    delete same.status.lastPhaseTransitionTime;
+    same.status.message = 'checked by hand';
+    const kept = JSON.parse(await ok(['replace', '--subresource=status', '-o', 'json', '-f', '-'], JSON.stringify(same))) as Obj;
+    expect(kept.status).toMatchObject({ phase: 'Available', message: 'checked by hand', lastPhaseTransitionTime: first });
+
+    // A new phase sent with the old time (as `kubectl get` gave it): the server's clock decides.
+    await new Promise((r) => setTimeout(r, 1100));
+    const failed = structuredClone(kept);
+    failed.status.phase = 'Failed';
+    const moved = JSON.parse(await ok(['replace', '--subresource=status', '-o', 'json', '-f', '-'], JSON.stringify(failed))) as Obj;
+    expect(moved.status.phase).toBe('Failed');
+    expect(Date.parse(moved.status.lastPhaseTransitionTime)).toBeGreaterThan(Date.parse(first));
+    await ok(['delete', 'pv', 'clock']);
+  });
 });
 
 describe('StorageClasses', () => {

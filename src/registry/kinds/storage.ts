@@ -73,9 +73,27 @@ registerStrategy('/PersistentVolume', (base: Strategy): Strategy => ({
     spec.persistentVolumeReclaimPolicy ??= 'Retain';
     spec.volumeMode ??= 'Filesystem';
   },
+  prepareForStatusUpdate(obj, old) {
+    const status = (obj.status ??= {}) as Obj;
+    const before = (old.status ?? {}) as Obj;
+    if (status.phase === before.phase) {
+      // The same phase: a write that leaves the time out keeps the stored one.
+      status.lastPhaseTransitionTime ??= before.lastPhaseTransitionTime;
+      if (status.lastPhaseTransitionTime === undefined) delete status.lastPhaseTransitionTime;
+    } else if (status.lastPhaseTransitionTime === undefined || status.lastPhaseTransitionTime === null || sameInstant(status.lastPhaseTransitionTime, before.lastPhaseTransitionTime)) {
+      // A new phase whose writer did not give a new time: the server's clock says when.
+      status.lastPhaseTransitionTime = nowRfc3339();
+    }
+  },
   validate: validatePV,
   validateUpdate: validatePV,
 }));
+
+/** Two timestamps that name the same second (or both absent). */
+function sameInstant(a: unknown, b: unknown): boolean {
+  if (a === undefined || a === null || b === undefined || b === null) return (a ?? null) === (b ?? null);
+  return Date.parse(String(a)) === Date.parse(String(b));
+}
 
 registerStrategy('/PersistentVolumeClaim', (base: Strategy): Strategy => ({
   ...base,
