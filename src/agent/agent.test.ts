@@ -38,11 +38,14 @@ async function eventually<T>(seconds: number, f: () => Promise<T | undefined>): 
 
 describe.skipIf(!kubectlPath())('k8ts agent --runtime=simulated', () => {
   it('registers a Ready node with its Lease and runs a pod bound to it', async () => {
-    const node = await eventually(60, () => json<{ status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { containerRuntimeVersion: string } } }>(['get', 'node', 'edge-a']));
-    expect(node.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
-    expect(node.status.nodeInfo.containerRuntimeVersion).toBe('simulated://1.0.0');
-    const lease = await json<{ spec: { holderIdentity: string; leaseDurationSeconds: number } }>(['get', 'lease', 'edge-a', '-n', 'kube-node-lease']);
-    expect(lease?.spec).toMatchObject({ holderIdentity: 'edge-a', leaseDurationSeconds: 40 });
+    // The agent creates the Node, then reports its status, then creates its Lease.
+    const node = await eventually(60, async () => {
+      const n = await json<{ status?: { conditions?: Array<{ type: string; status: string }>; nodeInfo: { containerRuntimeVersion: string } } }>(['get', 'node', 'edge-a']);
+      return n?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? n : undefined;
+    });
+    expect(node.status?.nodeInfo.containerRuntimeVersion).toBe('simulated://1.0.0');
+    const lease = await eventually(30, () => json<{ spec: { holderIdentity: string; leaseDurationSeconds: number } }>(['get', 'lease', 'edge-a', '-n', 'kube-node-lease']));
+    expect(lease.spec).toMatchObject({ holderIdentity: 'edge-a', leaseDurationSeconds: 40 });
     // Pods are admitted once the namespace's default ServiceAccount exists (as upstream).
     await eventually(60, () => json(['get', 'serviceaccount', 'default']));
     const r = await server.kubectl(['run', 'on-edge', '--image=busybox', '--overrides={"spec":{"nodeName":"edge-a"}}']);

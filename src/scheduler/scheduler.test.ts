@@ -1,5 +1,6 @@
 // The scheduler and the node lifecycle end to end: stock kubectl against `k8ts server` with three
-// simulated nodes (and a short node-monitor grace period, so a silent node is noticed quickly).
+// simulated nodes (and a node-monitor grace period of 20 s, so a silent node is noticed quickly:
+// it must stay above the nodes' 10 s Lease renewals, or live nodes turn Unknown between them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { eventually } from '../apiserver/testing/eventually.ts';
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ simulateNodes: 3, env: { K8TS_NODE_MONITOR_GRACE_SECONDS: '6' } });
+  server = await startServer({ simulateNodes: 3, env: { K8TS_NODE_MONITOR_GRACE_SECONDS: '20' } });
 }, 120_000);
 
 afterAll(async () => {
@@ -56,7 +57,9 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     const spec = async (name: string) => JSON.parse(await ok(['get', 'pod', name, '-o', 'jsonpath={.spec}'])) as { priority?: number; preemptionPolicy?: string; priorityClassName?: string };
     expect(await spec('plain-prio')).toMatchObject({ priority: 0, preemptionPolicy: 'PreemptLowerPriority' });
     // A replace that leaves out the fields admission set (a client that does not know them) keeps them, as upstream.
-    const current = JSON.parse(await ok(['get', 'pod', 'plain-prio', '-o', 'json'])) as { spec: Record<string, unknown> & { containers: Array<{ image: string }> } };
+    const current = JSON.parse(await ok(['get', 'pod', 'plain-prio', '-o', 'json'])) as { metadata: { resourceVersion?: string }; spec: Record<string, unknown> & { containers: Array<{ image: string }> } };
+    // Unconditional (no resourceVersion): the scheduler and the node may write the pod meanwhile.
+    delete current.metadata.resourceVersion;
     delete current.spec.priority;
     delete current.spec.preemptionPolicy;
     current.spec.containers[0].image = 'busybox:2';
@@ -222,5 +225,5 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
       const live = ps.filter((x) => !x.metadata.deletionTimestamp && x.spec.nodeName && x.spec.nodeName !== victim && x.status.phase === 'Running');
       return evicted.every((x) => x.metadata.deletionTimestamp) && live.length === 3 ? true : undefined;
     });
-  });
+  }, 180_000);
 });

@@ -142,7 +142,11 @@ describe('Job controller', () => {
       expect(p.metadata.finalizers ?? []).not.toContain('batch.kubernetes.io/job-tracking');
       expect(p.status?.phase).toBe('Succeeded');
     }
-    const events = await eventsOf('pi');
+    // The controller's events are written in the background: wait for one per pod and Completed.
+    const events = await until('the Job\'s events', 30_000, async () => {
+      const evs = await eventsOf('pi');
+      return evs.filter((e) => e.reason === 'SuccessfulCreate').length >= pods.length && evs.some((e) => e.reason === 'Completed') ? evs : undefined;
+    });
     const created = events.filter((e) => e.reason === 'SuccessfulCreate').map((e) => e.message);
     expect(created.sort()).toEqual(pods.map((p) => `Created pod: ${p.metadata.name}`).sort());
     expect(events).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'Completed', message: 'Job completed' }));

@@ -1,7 +1,7 @@
 // Leader election between two candidates on a real Lease in an in-process k8ts: one leads; when
 // it stops (releasing the Lease, or vanishing without release) the other takes over, within the
 // lease duration. Durations are shortened so the whole file runs in a few seconds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Resources } from '../../client/resources.ts';
 import { startInProcess, type InProcessServer } from '../../client/testing/in-process.ts';
 import { LeaderElector, type Lease } from './leader-election.ts';
@@ -28,12 +28,24 @@ async function until(what: string, cond: () => boolean, timeoutMs: number): Prom
 
 const FAST = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 };
 
+// Each attempt of a test (vitest retries a failed one) gets Leases of its own, and no elector of
+// a failed attempt keeps renewing into the next.
+let attempt = 0;
+const electors: LeaderElector[] = [];
+const leaseName = (base: string) => `${base}-${attempt}`;
+beforeEach(() => {
+  attempt++;
+});
+afterEach(async () => {
+  await Promise.all(electors.splice(0).map((e) => e.stop()));
+});
+
 function candidate(name: string, identity: string, opts: { releaseOnCancel?: boolean } = {}) {
   const log: string[] = [];
   let signal: AbortSignal | undefined;
   const elector = new LeaderElector({
     client: env.client(),
-    name,
+    name: leaseName(name),
     identity,
     ...FAST,
     ...opts,
@@ -47,6 +59,7 @@ function candidate(name: string, identity: string, opts: { releaseOnCancel?: boo
       onNewLeader: (id) => log.push(`leader:${id}`),
     },
   });
+  electors.push(elector);
   return { elector, log, signal: () => signal };
 }
 
@@ -63,12 +76,12 @@ describe('LeaderElector', () => {
     expect(b.elector.getLeader()).toBe('a');
     expect(b.log).toContain('leader:a');
 
-    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-release'));
     expect(lease.spec).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 2, leaseTransitions: 0 });
     expect(lease.spec?.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     // a keeps renewing.
     await new Promise((r) => setTimeout(r, 2 * FAST.retryPeriodMs + 100));
-    const renewed = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    const renewed = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-release'));
     expect(String(renewed.spec?.renewTime) > String(lease.spec?.renewTime)).toBe(true);
     expect(renewed.spec?.acquireTime).toBe(lease.spec?.acquireTime);
 
@@ -79,11 +92,11 @@ describe('LeaderElector', () => {
     const tookMs = await until('b to lead', () => b.elector.isLeader(), FAST.leaseDurationMs + 1000);
     // Released: b need not wait out the lease, only its retry period.
     expect(tookMs).toBeLessThan(FAST.leaseDurationMs);
-    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-release'));
     expect(after.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
     await b.elector.stop();
     await runB;
-    const released = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-release');
+    const released = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-release'));
     expect(released.spec?.holderIdentity ?? '').toBe('');
   });
 
@@ -96,14 +109,15 @@ describe('LeaderElector', () => {
     await new Promise((r) => setTimeout(r, 2 * FAST.retryPeriodMs));
     await a.elector.stop(); // stops renewing; the Lease still names a
     await runA;
-    const held = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-crash');
+    const held = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-crash'));
     expect(held.spec?.holderIdentity).toBe('a');
     const start = Date.now();
     await until('b to lead', () => b.elector.isLeader(), FAST.leaseDurationMs + 2000);
-    const tookMs = Date.now() - start;
-    expect(tookMs).toBeGreaterThanOrEqual(FAST.leaseDurationMs - 2 * FAST.retryPeriodMs - 300);
-    expect(tookMs).toBeLessThan(FAST.leaseDurationMs + 2 * FAST.retryPeriodMs + 500);
-    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-crash');
+    // Not before the lease ran out, counted from a's last renewal (same clock: one process) ...
+    expect(Date.now() - Date.parse(String(held.spec?.renewTime))).toBeGreaterThanOrEqual(FAST.leaseDurationMs);
+    // ... and soon after.
+    expect(Date.now() - start).toBeLessThan(FAST.leaseDurationMs + 2 * FAST.retryPeriodMs + 500);
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-crash'));
     expect(after.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
     await b.elector.stop();
     await runB;
@@ -114,14 +128,14 @@ describe('LeaderElector', () => {
     const runA = a.elector.run();
     await until('a to lead', () => a.elector.isLeader(), 5000);
     // Someone else overwrites the Lease with a fresh holder; a's renewals now fail.
-    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-lost');
+    // A merge patch (no resourceVersion): a's renewals in between cannot make it conflict.
     const now = new Date().toISOString().replace('Z', '000Z');
-    await env.client().update(Resources.leases, 'kube-system', { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: now, leaseDurationSeconds: 30 } });
+    await env.client().patch(Resources.leases, 'kube-system', leaseName('lease-lost'), 'merge', { spec: { holderIdentity: 'intruder', renewTime: now, leaseDurationSeconds: 30 } });
     await until('a to lose', () => !a.elector.isLeader(), FAST.renewDeadlineMs + 2 * FAST.retryPeriodMs + 1000);
     await runA; // run() returns once leadership is lost
     expect(a.log.slice(-1)).toEqual(['stopped']);
     expect(a.signal()?.aborted).toBe(true);
-    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-lost');
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-lost'));
     expect(after.spec?.holderIdentity).toBe('intruder');
   });
 
@@ -133,23 +147,24 @@ describe('LeaderElector', () => {
       calls.push(method);
       return request(method, ...rest);
     }) as typeof client.request;
-    const elector = new LeaderElector({ client, name: 'lease-fast', identity: 'a', ...FAST, logger: silentLogger, callbacks: { onStartedLeading: () => undefined } });
+    const elector = new LeaderElector({ client, name: leaseName('lease-fast'), identity: 'a', ...FAST, logger: silentLogger, callbacks: { onStartedLeading: () => undefined } });
+    electors.push(elector);
     const run = elector.run();
     await until('a to lead', () => elector.isLeader(), 5000);
     calls.length = 0;
-    await new Promise((r) => setTimeout(r, 5 * FAST.retryPeriodMs + 100));
-    // client-go's fast path: the leader updates the Lease it last wrote, without a GET first.
-    expect(calls.length).toBeGreaterThanOrEqual(4);
+    const tookMs = await until('four renewals', () => calls.length >= 4, 20 * FAST.retryPeriodMs);
+    // client-go's fast path: the leader updates the Lease it last wrote, without a GET first,
+    // and no more often than once per retry period.
     expect(new Set(calls)).toEqual(new Set(['PUT']));
-    // Another writer bumps the resourceVersion (same holder): the optimistic PUT conflicts, the
-    // elector reads the Lease and renews it, and stays leader.
-    const lease = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-fast');
-    await env.client().update(Resources.leases, 'kube-system', { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } });
+    expect(calls.length).toBeLessThanOrEqual(Math.ceil(tookMs / FAST.retryPeriodMs) + 1);
+    // Another writer bumps the resourceVersion (same holder; a merge patch, which no renewal can
+    // make conflict): the optimistic PUT conflicts, the elector reads the Lease and renews it,
+    // and stays leader.
     calls.length = 0;
-    await new Promise((r) => setTimeout(r, 2 * FAST.retryPeriodMs + 100));
-    expect(calls.slice(0, 3)).toEqual(['PUT', 'GET', 'PUT']);
+    await env.client().patch(Resources.leases, 'kube-system', leaseName('lease-fast'), 'merge', { metadata: { labels: { touched: 'yes' } } });
+    await until('a conflict, a read and a renewal', () => /PUT,GET,PUT/.test(calls.join(',')), 20 * FAST.retryPeriodMs);
     expect(elector.isLeader()).toBe(true);
-    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', 'lease-fast');
+    const after = await env.client().get<Lease>(Resources.leases, 'kube-system', leaseName('lease-fast'));
     expect(after.metadata?.labels).toEqual({ touched: 'yes' });
     expect(after.spec?.holderIdentity).toBe('a');
     await elector.stop();

@@ -242,7 +242,11 @@ describe('DaemonSet controller', () => {
       const d = await getDs('picky');
       return (await podsOf('picky')).length === 0 && d.status?.desiredNumberScheduled === 0 && d.status.currentNumberScheduled === 0 ? true : undefined;
     });
-    const deletes = (await eventsAbout(client, NS, 'DaemonSet', 'picky')).filter((e) => e.reason === 'SuccessfulDelete').map((e) => e.message);
+    // The event follows the DELETE, written in the background.
+    const deletes = await until('the SuccessfulDelete event', 30_000, async () => {
+      const msgs = (await eventsAbout(client, NS, 'DaemonSet', 'picky')).filter((e) => e.reason === 'SuccessfulDelete').map((e) => e.message);
+      return msgs.length > 0 ? msgs : undefined;
+    });
     expect(deletes).toEqual([`Deleted pod: ${pods[0].metadata.name}`]);
   });
 

@@ -118,7 +118,11 @@ describe('PersistentVolume binder', () => {
     });
     const why = 'error getting deleter volume plugin for volume "big": no deletable volume plugin matched';
     expect(big.status.message).toBe(why);
-    expect(await eventMessages('big', 'VolumeFailedDelete')).toEqual([`Warning persistentvolume-controller: ${why}`]);
+    // The event is written after the phase, in the background.
+    expect(await until(30, 'the VolumeFailedDelete event', async () => {
+      const msgs = await eventMessages('big', 'VolumeFailedDelete');
+      return msgs.length > 0 ? msgs : undefined;
+    })).toEqual([`Warning persistentvolume-controller: ${why}`]);
 
     await ok(['delete', 'pod', 'user', '--grace-period=0', '--force']);
     await until(30, 'claim data gone', async () => ((await server.kubectl(['get', 'pvc', 'data'])).code !== 0 ? true : undefined));

@@ -104,7 +104,8 @@ describe('Deployment', () => {
 
     const evs = await eventually('the events', async () => {
       const e = await events('wl-create');
-      return e.some((x) => x.reason === 'SuccessfulCreate') && e.some((x) => x.reason === 'ScalingReplicaSet') ? e : undefined;
+      // The ReplicaSet's events are written in the background: wait for one per pod.
+      return e.filter((x) => x.reason === 'SuccessfulCreate' && x.involvedObject.name === rs.metadata.name).length >= pods.length && e.some((x) => x.reason === 'ScalingReplicaSet') ? e : undefined;
     });
     expect(evs).toContainEqual(expect.objectContaining({ reason: 'ScalingReplicaSet', type: 'Normal', message: `Scaled up replica set ${rs.metadata.name} from 0 to 3`, source: { component: 'deployment-controller' } }));
     const created = evs.filter((e) => e.reason === 'SuccessfulCreate' && e.involvedObject.name === rs.metadata.name);
