@@ -76,11 +76,12 @@ registerStrategy('/PersistentVolume', (base: Strategy): Strategy => ({
   prepareForStatusUpdate(obj, old) {
     const status = (obj.status ??= {}) as Obj;
     const before = (old.status ?? {}) as Obj;
+    const given = status.lastPhaseTransitionTime ?? undefined;
     if (status.phase === before.phase) {
       // The same phase: a write that leaves the time out keeps the stored one.
-      status.lastPhaseTransitionTime ??= before.lastPhaseTransitionTime;
-      if (status.lastPhaseTransitionTime === undefined) delete status.lastPhaseTransitionTime;
-    } else if (status.lastPhaseTransitionTime === undefined || status.lastPhaseTransitionTime === null || sameInstant(status.lastPhaseTransitionTime, before.lastPhaseTransitionTime)) {
+      if (given === undefined && before.lastPhaseTransitionTime !== undefined) status.lastPhaseTransitionTime = before.lastPhaseTransitionTime;
+      else if (given === undefined) delete status.lastPhaseTransitionTime;
+    } else if (given === undefined || sameInstant(given, before.lastPhaseTransitionTime)) {
       // A new phase whose writer did not give a new time: the server's clock says when.
       status.lastPhaseTransitionTime = nowRfc3339();
     }
@@ -89,10 +90,9 @@ registerStrategy('/PersistentVolume', (base: Strategy): Strategy => ({
   validateUpdate: validatePV,
 }));
 
-/** Two timestamps that name the same second (or both absent). */
-function sameInstant(a: unknown, b: unknown): boolean {
-  if (a === undefined || a === null || b === undefined || b === null) return (a ?? null) === (b ?? null);
-  return Date.parse(String(a)) === Date.parse(String(b));
+/** Whether a given timestamp names the same instant as a stored one (which may be absent). */
+function sameInstant(given: unknown, stored: unknown): boolean {
+  return stored !== undefined && stored !== null && Date.parse(String(given)) === Date.parse(String(stored));
 }
 
 registerStrategy('/PersistentVolumeClaim', (base: Strategy): Strategy => ({
