@@ -1,6 +1,6 @@
 // Integration tests of the Deployment, ReplicaSet and ReplicationController controllers: stock
 // kubectl 1.33 against one `k8ts server --simulate-nodes 3`. Each scenario has its own namespace.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually as poll } from '../../apiserver/testing/eventually.ts';
 import { startServer, type KubectlResult, type TestServer } from '../../apiserver/testing/server.ts';
 
@@ -23,6 +23,19 @@ async function ok(args: string[], input?: string, timeoutMs?: number): Promise<s
   const r = await server.kubectl(args, { input, timeoutMs });
   if (r.code !== 0) throw new Error(describeResult(args, r));
   return r.stdout;
+}
+
+// Each attempt of a test (vitest retries a failed one) works in a namespace of its own, so a retry
+// does not trip over what the failed attempt created.
+let attempt = 0;
+beforeEach(() => {
+  attempt++;
+});
+
+async function freshNamespace(base: string): Promise<string> {
+  const ns = `${base}-${attempt}`;
+  await ok(['create', 'namespace', ns]);
+  return ns;
 }
 
 async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
@@ -73,11 +86,11 @@ async function rolledOut(ns: string, name: string): Promise<string> {
 
 describe('Deployment', () => {
   it('creates a ReplicaSet and pods, and kubectl rollout status completes', async () => {
-    await ok(['create', 'namespace', 'wl-create']);
-    await ok(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=3', '-n', 'wl-create']);
-    expect(await rolledOut('wl-create', 'web')).toContain('deployment "web" successfully rolled out');
+    const ns = await freshNamespace('wl-create');
+    await ok(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=3', '-n', ns]);
+    expect(await rolledOut(ns, 'web')).toContain('deployment "web" successfully rolled out');
 
-    const [rs] = await rsOf('wl-create', 'web');
+    const [rs] = await rsOf(ns, 'web');
     const hash = rs.metadata.labels?.['pod-template-hash'];
     expect(hash).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]+$/);
     expect(rs.metadata.name).toBe(`web-${hash}`);
@@ -86,7 +99,7 @@ describe('Deployment', () => {
     expect(rs.spec.selector).toEqual({ matchLabels: { app: 'web', 'pod-template-hash': hash } });
     expect(rs.spec.template?.metadata?.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
 
-    const pods = await activePods('wl-create', 'app=web');
+    const pods = await activePods(ns, 'app=web');
     expect(pods).toHaveLength(3);
     for (const p of pods) {
       expect(p.metadata.generateName).toBe(`web-${hash}-`);
@@ -94,7 +107,7 @@ describe('Deployment', () => {
       expect(p.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }]);
     }
 
-    const d = await json<Obj>(['get', 'deployment', 'web', '-n', 'wl-create']);
+    const d = await json<Obj>(['get', 'deployment', 'web', '-n', ns]);
     expect(revision(d)).toBe('1');
     expect(d.status).toMatchObject({ observedGeneration: d.metadata.generation, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
     expect(d.status?.unavailableReplicas).toBeUndefined();
@@ -103,7 +116,7 @@ describe('Deployment', () => {
     expect(conds.Progressing).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rs.metadata.name}" has successfully progressed.` });
 
     const evs = await eventually('the events', async () => {
-      const e = await events('wl-create');
+      const e = await events(ns);
       // The ReplicaSet's events are written in the background: wait for one per pod.
       return e.filter((x) => x.reason === 'SuccessfulCreate' && x.involvedObject.name === rs.metadata.name).length >= pods.length && e.some((x) => x.reason === 'ScalingReplicaSet') ? e : undefined;
     });
@@ -114,27 +127,26 @@ describe('Deployment', () => {
   });
 
   it('scales up and down with kubectl scale', async () => {
-    await ok(['create', 'namespace', 'wl-scale']);
-    await ok(['create', 'deployment', 'api', '--image=nginx', '--replicas=2', '-n', 'wl-scale']);
-    await rolledOut('wl-scale', 'api');
-    await ok(['scale', 'deployment/api', '--replicas=5', '-n', 'wl-scale']);
-    await rolledOut('wl-scale', 'api');
-    expect(await activePods('wl-scale', 'app=api')).toHaveLength(5);
-    const [rs] = await rsOf('wl-scale', 'api');
+    const ns = await freshNamespace('wl-scale');
+    await ok(['create', 'deployment', 'api', '--image=nginx', '--replicas=2', '-n', ns]);
+    await rolledOut(ns, 'api');
+    await ok(['scale', 'deployment/api', '--replicas=5', '-n', ns]);
+    await rolledOut(ns, 'api');
+    expect(await activePods(ns, 'app=api')).toHaveLength(5);
+    const [rs] = await rsOf(ns, 'api');
     expect(rs.spec.replicas).toBe(5);
     expect(rs.metadata.annotations?.['deployment.kubernetes.io/desired-replicas']).toBe('5');
-    await ok(['scale', 'deployment/api', '--replicas=1', '-n', 'wl-scale']);
-    await eventually('1 pod left', async () => ((await activePods('wl-scale', 'app=api')).length === 1 ? true : undefined));
-    await rolledOut('wl-scale', 'api');
-    const msgs = (await eventsWith('wl-scale', 4, (e) => e.reason === 'SuccessfulDelete')).map((e) => e.message);
+    await ok(['scale', 'deployment/api', '--replicas=1', '-n', ns]);
+    await eventually('1 pod left', async () => ((await activePods(ns, 'app=api')).length === 1 ? true : undefined));
+    await rolledOut(ns, 'api');
+    const msgs = (await eventsWith(ns, 4, (e) => e.reason === 'SuccessfulDelete')).map((e) => e.message);
     expect(msgs).toContain(`Scaled up replica set ${rs.metadata.name} from 2 to 5`);
     expect(msgs).toContain(`Scaled down replica set ${rs.metadata.name} from 5 to 1`);
     expect(msgs.filter((m) => m.startsWith('Deleted pod: '))).toHaveLength(4);
   });
 
   it('rolls out a new image, keeps history, and rolls back with kubectl rollout undo', async () => {
-    const ns = 'wl-roll';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-roll');
     await ok(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=3', '-n', ns]);
     await rolledOut(ns, 'web');
     const [first] = await rsOf(ns, 'web');
@@ -186,8 +198,7 @@ describe('Deployment', () => {
   });
 
   it('holds a paused rollout until kubectl rollout resume', async () => {
-    const ns = 'wl-pause';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-pause');
     await ok(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=2', '-n', ns]);
     await rolledOut(ns, 'web');
     await ok(['rollout', 'pause', 'deployment/web', '-n', ns]);
@@ -207,8 +218,7 @@ describe('Deployment', () => {
   });
 
   it('rolls out a new ReplicaSet on kubectl rollout restart', async () => {
-    const ns = 'wl-restart';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-restart');
     await ok(['create', 'deployment', 'web', '--image=nginx', '--replicas=2', '-n', ns]);
     await rolledOut(ns, 'web');
     const [before] = await rsOf(ns, 'web');
@@ -222,8 +232,7 @@ describe('Deployment', () => {
   });
 
   it('deletes old ReplicaSets beyond revisionHistoryLimit, oldest revision first', async () => {
-    const ns = 'wl-history';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-history');
     await ok(['apply', '-n', ns, '-f', '-'], deploymentYaml('hist', 1, 'revisionHistoryLimit: 1'));
     await rolledOut(ns, 'hist');
     for (const image of ['nginx:1', 'nginx:2', 'nginx:3']) {
@@ -239,8 +248,7 @@ describe('Deployment', () => {
   });
 
   it('Recreate scales the old ReplicaSet to 0 before creating the new one at full size', async () => {
-    const ns = 'wl-recreate';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-recreate');
     await ok(['apply', '-n', ns, '-f', '-'], deploymentYaml('rec', 2, 'strategy: {type: Recreate}'));
     await rolledOut(ns, 'rec');
     const [old] = await rsOf(ns, 'rec');
@@ -253,8 +261,7 @@ describe('Deployment', () => {
   });
 
   it('reports ProgressDeadlineExceeded, and kubectl rollout status fails', async () => {
-    const ns = 'wl-deadline';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-deadline');
     await ok(['apply', '-n', ns, '-f', '-'], deploymentYaml('stuck', 1, 'progressDeadlineSeconds: 2', '      nodeSelector: {nowhere: "true"}'));
     const cond = await eventually('the deadline condition', async () => {
       const d = await json<Obj>(['get', 'deployment', 'stuck', '-n', ns]);
@@ -304,8 +311,7 @@ spec:
 
 describe('ReplicaSet', () => {
   it('replaces a deleted pod and reports status, minReadySeconds included', async () => {
-    const ns = 'wl-replace';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-replace');
     await ok(['apply', '-n', ns, '-f', '-'], replicaSetYaml('ReplicaSet', 'rs', 3, 'minReadySeconds: 2'));
     const rsReady = () =>
       eventually('3 available replicas', async () => {
@@ -327,8 +333,7 @@ describe('ReplicaSet', () => {
   });
 
   it('adopts an orphan, deletes the unscheduled pod first on scale-down, and releases a pod that stops matching', async () => {
-    const ns = 'wl-adopt';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-adopt');
     await ok(['apply', '-n', ns, '-f', '-'], replicaSetYaml('ReplicaSet', 'keep', 2));
     await eventually('2 ready replicas', async () => ((await json<Obj>(['get', 'rs', 'keep', '-n', ns])).status?.readyReplicas === 2 ? true : undefined));
     // An orphan no node accepts: adopted as a third replica, it is the one to go.
@@ -363,8 +368,7 @@ describe('ReplicaSet', () => {
   }, 180_000);
 
   it('reports FailedCreate and a ReplicaFailure condition when pods are refused, and recovers', async () => {
-    const ns = 'wl-quota';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-quota');
     await ok(['create', 'quota', 'q', '--hard=pods=1', '-n', ns]);
     await eventually('the quota counted', async () => ((await json<Obj>(['get', 'quota', 'q', '-n', ns])).status?.hard ? true : undefined));
     await ok(['apply', '-n', ns, '-f', '-'], replicaSetYaml('ReplicaSet', 'capped', 3));
@@ -388,8 +392,7 @@ describe('ReplicaSet', () => {
 
 describe('ReplicationController', () => {
   it('runs its replicas like a ReplicaSet', async () => {
-    const ns = 'wl-rc';
-    await ok(['create', 'namespace', ns]);
+    const ns = await freshNamespace('wl-rc');
     await ok(['apply', '-n', ns, '-f', '-'], replicaSetYaml('ReplicationController', 'old', 2));
     const rc = await eventually('2 ready replicas', async () => {
       const x = await json<Obj>(['get', 'rc', 'old', '-n', ns]);
