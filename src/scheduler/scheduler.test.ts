@@ -96,7 +96,11 @@ describe.skipIf(!kubectlPath())('scheduler', () => {
     const msg = '0/3 nodes are available: 3 node(s) didn\'t match Pod\'s node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
     const p = await eventually(30, async () => (await pods('app=greedy')).find((x) => x.status.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False')));
     expect(p.status.conditions?.find((c) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: msg });
-    const described = await ok(['describe', 'pod', 'greedy']);
+    // The event is written in the background, beside the status.
+    const described = await eventually(30, async () => {
+      const out = await ok(['describe', 'pod', 'greedy']);
+      return /FailedScheduling/.test(out) ? out : undefined;
+    });
     expect(described).toMatch(/Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector\./);
     // Labelling one node with enough room is not enough: the CPU request still fits nowhere.
     await ok(['label', 'node', 'sim-node-0', 'disktype=ssd']);
