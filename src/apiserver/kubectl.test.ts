@@ -366,10 +366,7 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
       await ok(['create', '-f', file('wait.yaml', cmYaml('waited', { a: '1' }))]);
       const w = server.spawnKubectl(['wait', '--for=delete', 'configmap/waited', '--timeout=20s', '-v=6']);
       // Delete only once kubectl watches the object (a slow start would otherwise find it gone).
-      for (const end = Date.now() + 15_000; !/fieldSelector=metadata\.name%3Dwaited[^\n]*watch=true/.test(w.stderr()); ) {
-        if (Date.now() > end) throw new Error(`kubectl wait never watched the object:\n${w.stderr()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await w.waitFor(/fieldSelector=metadata\.name%3Dwaited[^\n]*watch=true/, 15_000, 'stderr');
       await ok(['delete', 'cm', 'waited', '--wait=false']);
       expect(await w.exited, w.stderr()).toBe(0);
       expect(w.stdout()).toContain('configmap/waited condition met');

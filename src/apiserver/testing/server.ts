@@ -59,8 +59,8 @@ export interface BackgroundKubectl {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves when stdout matches `re`; rejects after `timeoutMs` or when kubectl exits first. */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves when stdout (or, asked, stderr: kubectl's -v logs) matches `re`; rejects after `timeoutMs` or when kubectl exits first. */
+  waitFor(re: RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr'): Promise<string>;
   /** Resolves with the exit code (or -1 when killed by a signal). */
   exited: Promise<number>;
   kill(): Promise<number>;
@@ -229,11 +229,11 @@ function spawnKubectlWith(kubeconfig: string, args: string[], env: NodeJS.Proces
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitFor(re, timeoutMs = 10_000) {
+    waitFor(re, timeoutMs = 10_000, stream = 'stdout') {
       return new Promise((res, rej) => {
         const started = Date.now();
         const tick = () => {
-          const m = out.match(re);
+          const m = (stream === 'stdout' ? out : err).match(re);
           if (m) return res(m[0]);
           if (done) return rej(new Error(`kubectl exited before output matched ${re}; stdout:\n${out}\nstderr:\n${err}`));
           if (Date.now() - started > timeoutMs) return rej(new Error(`timed out after ${timeoutMs} ms waiting for ${re}; stdout:\n${out}\nstderr:\n${err}`));
