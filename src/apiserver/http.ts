@@ -107,6 +107,20 @@ export function negotiate(req: IncomingMessage): Negotiated {
   const accept = String(req.headers.accept ?? '');
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   if (!accept) return { table: false, metadataOnly: false, gzip };
+  // Clients send the same few Accept headers over and over: each is read once.
+  const key = gzip ? `1${accept}` : `0${accept}`;
+  let known = negotiated.get(key);
+  if (!known) {
+    known = readAccept(accept, gzip);
+    if (negotiated.size >= 64) negotiated.clear();
+    negotiated.set(key, known);
+  }
+  return { ...known };
+}
+
+const negotiated = new Map<string, Negotiated>();
+
+function readAccept(accept: string, gzip: boolean): Negotiated {
   let json = false;
   let table = false;
   let metadataOnly = false;

@@ -3,9 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyValue, Store } from '../store/types.ts';
 import { alreadyExists, conflict, invalid, notFound, StatusError, type GroupResource } from '../api/status.ts';
-import { meta, nowRfc3339, type KubeObject, cloneJson } from '../api/object.ts';
+import { meta, nowRfc3339, type KubeObject, cloneJson, jsonDeepEqual } from '../api/object.ts';
 import { validateObjectMeta } from '../api/validation.ts';
-import { deepEqual } from '../api/patch/json-patch.ts';
 import type { ResourceInfo } from './catalog.ts';
 import type { Strategy } from './strategy.ts';
 import { canConvert, convert } from './conversion.ts';
@@ -75,6 +74,21 @@ export function encodeObject(obj: KubeObject): Buffer {
   const out = Buffer.from(JSON.stringify(obj));
   m.resourceVersion = rv;
   return out;
+}
+
+/**
+ * jsonDeepEqual of two objects, comparing what lies outside metadata first: that is where an update
+ * usually differs, and metadata (managedFields above all) is the largest part to walk.
+ */
+function sameObject(a: KubeObject, b: KubeObject): boolean {
+  let keys = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(a, k)) continue;
+    keys++;
+    if (k !== 'metadata' && (!Object.hasOwn(b, k) || !jsonDeepEqual(a[k], b[k]))) return false;
+  }
+  for (const k in b) if (Object.hasOwn(b, k)) keys--;
+  return keys === 0 && jsonDeepEqual(a.metadata, b.metadata);
 }
 
 /** Everything except metadata and status: what a generation bump tracks. */
@@ -290,7 +304,7 @@ export class GenericStore {
     } else this.recordManagers(next, cur.obj, opts);
     this.validateAll(next, cur.obj, opts.subresource);
     fm.resourceVersion = om.resourceVersion;
-    if (deepEqual(next, cur.obj)) {
+    if (sameObject(next, cur.obj)) {
       // Nothing to write, unless the cached copy was behind: only storage can say.
       if (cur.cached) return 'retry';
       return { object: cur.obj, created: false };
@@ -368,7 +382,7 @@ export class GenericStore {
       else next.status = cloneJson(old.status);
     }
     if (this.strategy.tracksGeneration) {
-      nm.generation = (om.generation ?? 1) + (deepEqual(specOf(next), specOf(old)) ? 0 : 1);
+      nm.generation = (om.generation ?? 1) + (jsonDeepEqual(specOf(next), specOf(old)) ? 0 : 1);
     } else if (om.generation !== undefined) nm.generation = om.generation;
     else delete nm.generation;
     this.strategy.prepareForUpdate(next, old);
