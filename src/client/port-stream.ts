@@ -3,6 +3,11 @@
 // on the main thread. Each chunk is copied into its own buffer and transferred (a Buffer from the
 // pool would otherwise clone its whole 8 KiB slab); `null` marks the end of the stream. Each
 // message wakes the other thread, which costs more than the copy: writes are sent in batches.
+//
+// Flow control, as TCP gives a socket: the receiver acknowledges what it has taken in (a number
+// message, once per ACK_BYTES, so that a quiet stream costs no extra wake-ups), and a writer with
+// more than WINDOW_BYTES unacknowledged waits. Its writes then queue in the stream (writableLength),
+// where the API server's watch writer sees a slow watcher and ends it, as it would over TLS.
 import { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -15,13 +20,34 @@ export interface PortStreamOptions {
   holdMs?: number;
 }
 
+/** Bytes that may be sent and not yet acknowledged before writes wait. */
+export const WINDOW_BYTES = 8 * 1024 * 1024;
+/** The receiver acknowledges once it has taken in this many bytes. */
+export const ACK_BYTES = 1024 * 1024;
+
 export function portStream(port: MessagePort, opts: PortStreamOptions = {}): Duplex {
   let open = true;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let scheduled = false;
   let lastSent = 0;
+  /** Sent and not yet acknowledged by the other side. */
+  let unacked = 0;
+  /** Taken in and not yet acknowledged to the other side. */
+  let received = 0;
+  /** The callback of a write that waits for acknowledgements. */
+  let waiting: (() => void) | undefined;
   const hold = opts.holdMs ?? 0;
+  const release = (): void => {
+    if (!waiting || (open && unacked + pendingBytes > WINDOW_BYTES)) return;
+    const cb = waiting;
+    waiting = undefined;
+    cb();
+  };
+  const written = (callback: () => void): void => {
+    if (unacked + pendingBytes > WINDOW_BYTES) waiting = callback;
+    else callback();
+  };
   const flush = (): void => {
     scheduled = false;
     if (!open || pendingBytes === 0) return;
@@ -32,6 +58,7 @@ export function portStream(port: MessagePort, opts: PortStreamOptions = {}): Dup
       at += b.length;
     }
     pending = [];
+    unacked += pendingBytes;
     pendingBytes = 0;
     lastSent = performance.now();
     port.postMessage(copy, [copy.buffer]);
@@ -49,11 +76,11 @@ export function portStream(port: MessagePort, opts: PortStreamOptions = {}): Dup
   const stream = new Duplex({
     write(chunk: Buffer, _encoding, callback) {
       send(chunk);
-      callback();
+      written(callback);
     },
     writev(chunks, callback) {
       for (const c of chunks) send(c.chunk as Buffer);
-      callback();
+      written(callback);
     },
     final(callback) {
       flush();
@@ -67,15 +94,27 @@ export function portStream(port: MessagePort, opts: PortStreamOptions = {}): Dup
         open = false;
         port.close();
       }
+      release();
       callback(err);
     },
   });
-  port.on('message', (m: Uint8Array | null) => {
+  port.on('message', (m: Uint8Array | number | null) => {
     if (m === null) stream.push(null);
-    else stream.push(Buffer.from(m.buffer, m.byteOffset, m.byteLength));
+    else if (typeof m === 'number') {
+      unacked -= m;
+      release();
+    } else {
+      stream.push(Buffer.from(m.buffer, m.byteOffset, m.byteLength));
+      received += m.byteLength;
+      if (received >= ACK_BYTES && open) {
+        port.postMessage(received);
+        received = 0;
+      }
+    }
   });
   port.on('close', () => {
     open = false;
+    release();
     stream.destroy();
   });
   return stream;
