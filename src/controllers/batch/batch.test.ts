@@ -2,6 +2,7 @@
 // simulated nodes, through stock kubectl. Until the scheduler is wired in, the test binds pending
 // pods itself (pods/binding); once a scheduler binds them first, those bindings just conflict.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countAttempts } from '../../apiserver/testing/attempts.ts';
 import { startServer, type TestServer } from '../../apiserver/testing/server.ts';
 import { KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
@@ -12,6 +13,9 @@ let server: TestServer;
 let client: KubeClient;
 let binding = true;
 let binder: Promise<void> | undefined;
+// A retry of a test (vitest.config.ts) names its Jobs and pods other than the failed attempt did:
+// they share the namespace with what that attempt left behind.
+const attempt = countAttempts();
 
 async function bindPendingPods(): Promise<void> {
   let nodes: string[] = [];
@@ -115,16 +119,17 @@ afterAll(async () => {
 
 describe('Job controller', () => {
   it('runs a Job with completions 3 and parallelism 2 to Complete, as kubectl shows it', async () => {
-    await kubectl(['apply', '-f', '-'], jobYaml('pi', { spec: '  completions: 3\n  parallelism: 2' }));
+    const pi = attempt.name('pi');
+    await kubectl(['apply', '-f', '-'], jobYaml(pi, { spec: '  completions: 3\n  parallelism: 2' }));
     let maxActive = 0;
-    const done = await until('job pi to complete', 90_000, async () => {
-      const j = await getJob('pi');
+    const done = await until(`job ${pi} to complete`, 90_000, async () => {
+      const j = await getJob(pi);
       maxActive = Math.max(maxActive, j.status?.active ?? 0);
       return cond(j, 'Complete')?.status === 'True' ? j : undefined;
     });
     expect(maxActive).toBeLessThanOrEqual(2);
-    const wait = await server.kubectl(['wait', '--for=condition=complete', 'job/pi', '--timeout=30s']);
-    expect(wait.stdout).toContain('job.batch/pi condition met');
+    const wait = await server.kubectl(['wait', '--for=condition=complete', `job/${pi}`, '--timeout=30s']);
+    expect(wait.stdout).toContain(`job.batch/${pi} condition met`);
     expect(done.status).toMatchObject({ succeeded: 3, ready: 0, terminating: 0, uncountedTerminatedPods: {} });
     expect(done.status?.active).toBeUndefined();
     expect(done.status?.startTime).toMatch(/Z$/);
@@ -132,19 +137,19 @@ describe('Job controller', () => {
     for (const type of ['SuccessCriteriaMet', 'Complete']) {
       expect(cond(done, type)).toMatchObject({ status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
     }
-    expect(await kubectl(['get', 'jobs', 'pi'])).toMatch(/^pi\s+Complete\s+3\/3\s/m);
-    const pods = await podsOf('pi');
+    expect(await kubectl(['get', 'jobs', pi])).toMatch(new RegExp(`^${pi}\\s+Complete\\s+3/3\\s`, 'm'));
+    const pods = await podsOf(pi);
     expect(pods).toHaveLength(3);
     for (const p of pods) {
-      expect(p.metadata.generateName).toBe('pi-');
-      expect(p.metadata.labels).toMatchObject({ 'batch.kubernetes.io/controller-uid': done.metadata.uid, 'batch.kubernetes.io/job-name': 'pi', 'controller-uid': done.metadata.uid, 'job-name': 'pi' });
-      expect(p.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: 'pi', uid: done.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+      expect(p.metadata.generateName).toBe(`${pi}-`);
+      expect(p.metadata.labels).toMatchObject({ 'batch.kubernetes.io/controller-uid': done.metadata.uid, 'batch.kubernetes.io/job-name': pi, 'controller-uid': done.metadata.uid, 'job-name': pi });
+      expect(p.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: pi, uid: done.metadata.uid, controller: true, blockOwnerDeletion: true }]);
       expect(p.metadata.finalizers ?? []).not.toContain('batch.kubernetes.io/job-tracking');
       expect(p.status?.phase).toBe('Succeeded');
     }
     // The controller's events are written in the background: wait for one per pod and Completed.
     const events = await until('the Job\'s events', 30_000, async () => {
-      const evs = await eventsOf('pi');
+      const evs = await eventsOf(pi);
       return evs.filter((e) => e.reason === 'SuccessfulCreate').length >= pods.length && evs.some((e) => e.reason === 'Completed') ? evs : undefined;
     });
     const created = events.filter((e) => e.reason === 'SuccessfulCreate').map((e) => e.message);
@@ -153,55 +158,58 @@ describe('Job controller', () => {
   }, 120_000);
 
   it('fails a Job whose pods exit 1 with BackoffLimitExceeded after backoffLimit retries', async () => {
-    await kubectl(['apply', '-f', '-'], jobYaml('failing', { spec: '  backoffLimit: 1', annotations: { 'simulated.k8ts.io/exit-code': '1' } }));
-    const wait = await server.kubectl(['wait', '--for=condition=failed', 'job/failing', '--timeout=90s'], { timeoutMs: 100_000 });
-    expect(wait.stdout).toContain('job.batch/failing condition met');
-    const j = await getJob('failing');
+    const name = attempt.name('failing');
+    await kubectl(['apply', '-f', '-'], jobYaml(name, { spec: '  backoffLimit: 1', annotations: { 'simulated.k8ts.io/exit-code': '1' } }));
+    const wait = await server.kubectl(['wait', '--for=condition=failed', `job/${name}`, '--timeout=90s'], { timeoutMs: 100_000 });
+    expect(wait.stdout).toContain(`job.batch/${name} condition met`);
+    const j = await getJob(name);
     const message = 'Job has reached the specified backoff limit';
     expect(cond(j, 'FailureTarget')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded', message });
     expect(cond(j, 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded', message });
     expect(cond(j, 'Complete')).toBeUndefined();
     expect(j.status?.failed).toBe(2);
     expect(j.status?.completionTime).toBeUndefined();
-    expect(await podsOf('failing')).toHaveLength(2);
-    expect(await kubectl(['get', 'jobs', 'failing'])).toMatch(/^failing\s+Failed\s+0\/1\s/m);
-    expect(await eventsOf('failing')).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'BackoffLimitExceeded', message }));
+    expect(await podsOf(name)).toHaveLength(2);
+    expect(await kubectl(['get', 'jobs', name])).toMatch(new RegExp(`^${name}\\s+Failed\\s+0/1\\s`, 'm'));
+    expect(await eventsOf(name)).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'BackoffLimitExceeded', message }));
   }, 120_000);
 
   it('tracks an Indexed Job: index annotations, labels, hostnames and completedIndexes', async () => {
-    await kubectl(['apply', '-f', '-'], jobYaml('indexed', { spec: '  completions: 3\n  parallelism: 3\n  completionMode: Indexed' }));
-    await kubectl(['wait', '--for=condition=complete', 'job/indexed', '--timeout=90s']);
-    const j = await getJob('indexed');
+    const name = attempt.name('indexed');
+    await kubectl(['apply', '-f', '-'], jobYaml(name, { spec: '  completions: 3\n  parallelism: 3\n  completionMode: Indexed' }));
+    await kubectl(['wait', '--for=condition=complete', `job/${name}`, '--timeout=90s']);
+    const j = await getJob(name);
     expect(j.status?.completedIndexes).toBe('0-2');
     expect(j.status?.succeeded).toBe(3);
-    const pods = await podsOf('indexed');
+    const pods = await podsOf(name);
     const indexes = pods.map((p) => p.metadata.annotations?.['batch.kubernetes.io/job-completion-index']).sort();
     expect(indexes).toEqual(['0', '1', '2']);
     for (const p of pods) {
       const ix = p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'];
       expect(p.metadata.labels?.['batch.kubernetes.io/job-completion-index']).toBe(ix);
-      expect(p.metadata.generateName).toBe(`indexed-${ix}-`);
-      expect(p.spec?.hostname).toBe(`indexed-${ix}`);
+      expect(p.metadata.generateName).toBe(`${name}-${ix}-`);
+      expect(p.spec?.hostname).toBe(`${name}-${ix}`);
       expect(p.spec?.containers?.[0]?.env).toContainEqual(expect.objectContaining({ name: 'JOB_COMPLETION_INDEX' }));
     }
   }, 120_000);
 
   it('creates no pods for a suspended Job, and runs it once resumed', async () => {
-    await kubectl(['apply', '-f', '-'], jobYaml('sleepy', { spec: '  suspend: true' }));
+    const name = attempt.name('sleepy');
+    await kubectl(['apply', '-f', '-'], jobYaml(name, { spec: '  suspend: true' }));
     const suspended = await until('the Suspended condition', 30_000, async () => {
-      const j = await getJob('sleepy');
+      const j = await getJob(name);
       return cond(j, 'Suspended')?.status === 'True' ? j : undefined;
     });
     expect(cond(suspended, 'Suspended')).toMatchObject({ reason: 'JobSuspended', message: 'Job suspended' });
     expect(suspended.status?.startTime).toBeUndefined();
-    expect(await podsOf('sleepy')).toHaveLength(0);
-    expect(await kubectl(['get', 'jobs', 'sleepy'])).toMatch(/^sleepy\s+Suspended\s+0\/1\s/m);
-    await kubectl(['patch', 'job', 'sleepy', '--type=merge', '-p', '{"spec":{"suspend":false}}']);
-    await kubectl(['wait', '--for=condition=complete', 'job/sleepy', '--timeout=90s']);
-    const j = await getJob('sleepy');
+    expect(await podsOf(name)).toHaveLength(0);
+    expect(await kubectl(['get', 'jobs', name])).toMatch(new RegExp(`^${name}\\s+Suspended\\s+0/1\\s`, 'm'));
+    await kubectl(['patch', 'job', name, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
+    await kubectl(['wait', '--for=condition=complete', `job/${name}`, '--timeout=90s']);
+    const j = await getJob(name);
     expect(cond(j, 'Suspended')).toMatchObject({ status: 'False', reason: 'JobResumed', message: 'Job resumed' });
     expect(j.status?.startTime).toBeDefined();
-    expect(await podsOf('sleepy')).toHaveLength(1);
+    expect(await podsOf(name)).toHaveLength(1);
   }, 120_000);
 
   it('fails a Job on a podFailurePolicy FailJob rule, with upstream wording', async () => {
@@ -212,93 +220,99 @@ describe('Job controller', () => {
         containerName: main
         operator: In
         values: [42]`;
-    await kubectl(['apply', '-f', '-'], jobYaml('policy', { spec: policy, annotations: { 'simulated.k8ts.io/exit-code': '42' } }));
-    await kubectl(['wait', '--for=condition=failed', 'job/policy', '--timeout=60s']);
-    const j = await getJob('policy');
-    const [pod] = await podsOf('policy');
+    const name = attempt.name('policy');
+    await kubectl(['apply', '-f', '-'], jobYaml(name, { spec: policy, annotations: { 'simulated.k8ts.io/exit-code': '42' } }));
+    await kubectl(['wait', '--for=condition=failed', `job/${name}`, '--timeout=60s']);
+    const j = await getJob(name);
+    const [pod] = await podsOf(name);
     expect(cond(j, 'Failed')).toMatchObject({ reason: 'PodFailurePolicy', message: `Container main for pod ${NS}/${pod?.metadata.name} failed with exit code 42 matching FailJob rule at index 0` });
   }, 90_000);
 
   it('fails a Job past activeDeadlineSeconds with DeadlineExceeded and removes its pods', async () => {
-    await kubectl(['apply', '-f', '-'], jobYaml('slow', { spec: '  activeDeadlineSeconds: 3', annotations: { 'simulated.k8ts.io/run-seconds': '300' } }));
-    await kubectl(['wait', '--for=condition=failed', 'job/slow', '--timeout=60s']);
-    const j = await getJob('slow');
+    const name = attempt.name('slow');
+    await kubectl(['apply', '-f', '-'], jobYaml(name, { spec: '  activeDeadlineSeconds: 3', annotations: { 'simulated.k8ts.io/run-seconds': '300' } }));
+    await kubectl(['wait', '--for=condition=failed', `job/${name}`, '--timeout=60s']);
+    const j = await getJob(name);
     expect(cond(j, 'Failed')).toMatchObject({ reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' });
     expect(j.status?.active).toBeUndefined();
     expect(j.status?.failed).toBe(1);
-    await until('the deadline-exceeded pod to go', 60_000, async () => ((await podsOf('slow')).length === 0 ? true : undefined));
+    await until('the deadline-exceeded pod to go', 60_000, async () => ((await podsOf(name)).length === 0 ? true : undefined));
   }, 150_000);
 
   it('adopts a matching orphan pod and releases a pod relabelled out of its manualSelector', async () => {
     const podsWith = async (app: string) => (await client.list<Pod>(Resources.pods, NS, { labelSelector: `app=${app}` })).items.filter((p) => !p.metadata.deletionTimestamp);
+    const stray = attempt.name('stray');
+    const claimer = attempt.name('claimer');
+    const adoptee = attempt.name('adoptee');
     await kubectl(['apply', '-f', '-'], `apiVersion: v1
 kind: Pod
 metadata:
-  name: stray
-  labels: { app: adoptee }
+  name: ${stray}
+  labels: { app: ${adoptee} }
   annotations: { simulated.k8ts.io/run-seconds: "300" }
 spec:
   restartPolicy: Never
   containers: [{ name: main, image: busybox }]
 `);
-    const stray = await client.get<Pod>(Resources.pods, NS, 'stray');
+    const strayPod = await client.get<Pod>(Resources.pods, NS, stray);
     await kubectl(['apply', '-f', '-'], `apiVersion: batch/v1
 kind: Job
 metadata:
-  name: claimer
+  name: ${claimer}
 spec:
   manualSelector: true
-  selector: { matchLabels: { app: adoptee } }
+  selector: { matchLabels: { app: ${adoptee} } }
   completions: 2
   parallelism: 2
   template:
     metadata:
-      labels: { app: adoptee }
+      labels: { app: ${adoptee} }
       annotations: { simulated.k8ts.io/run-seconds: "300" }
     spec:
       restartPolicy: Never
       containers: [{ name: main, image: busybox }]
 `);
-    const job = await getJob('claimer');
-    const ref = { apiVersion: 'batch/v1', kind: 'Job', name: 'claimer', uid: job.metadata.uid, controller: true, blockOwnerDeletion: true };
+    const job = await getJob(claimer);
+    const ref = { apiVersion: 'batch/v1', kind: 'Job', name: claimer, uid: job.metadata.uid, controller: true, blockOwnerDeletion: true };
     const adopted = await until('the orphan to be adopted', 30_000, async () => {
-      const p = await client.get<Pod>(Resources.pods, NS, 'stray');
+      const p = await client.get<Pod>(Resources.pods, NS, stray);
       return p.metadata.ownerReferences?.length ? p : undefined;
     });
-    expect(adopted.metadata.uid).toBe(stray.metadata.uid);
+    expect(adopted.metadata.uid).toBe(strayPod.metadata.uid);
     expect(adopted.metadata.ownerReferences).toEqual([ref]);
     expect(adopted.metadata.finalizers).toContain('batch.kubernetes.io/job-tracking');
-    await until('two active pods', 60_000, async () => ((await getJob('claimer')).status?.active === 2 ? true : undefined));
-    expect((await podsWith('adoptee')).map((p) => p.metadata.name)).toContain('stray');
-    expect(await podsWith('adoptee')).toHaveLength(2);
+    await until('two active pods', 60_000, async () => ((await getJob(claimer)).status?.active === 2 ? true : undefined));
+    expect((await podsWith(adoptee)).map((p) => p.metadata.name)).toContain(stray);
+    expect(await podsWith(adoptee)).toHaveLength(2);
 
-    await kubectl(['label', 'pod', 'stray', 'app=elsewhere', '--overwrite']);
+    await kubectl(['label', 'pod', stray, 'app=elsewhere', '--overwrite']);
     const released = await until('the relabelled pod to be released', 30_000, async () => {
-      const p = await client.get<Pod>(Resources.pods, NS, 'stray');
+      const p = await client.get<Pod>(Resources.pods, NS, stray);
       return p.metadata.ownerReferences?.length ? undefined : p;
     });
     expect(released.metadata.finalizers ?? []).not.toContain('batch.kubernetes.io/job-tracking');
     expect(released.metadata.deletionTimestamp).toBeUndefined();
     const replaced = await until('a replacement pod', 60_000, async () => {
-      const pods = await podsWith('adoptee');
-      return pods.length === 2 && pods.every((p) => p.metadata.name !== 'stray') ? pods : undefined;
+      const pods = await podsWith(adoptee);
+      return pods.length === 2 && pods.every((p) => p.metadata.name !== stray) ? pods : undefined;
     });
     for (const p of replaced) expect(p.metadata.ownerReferences).toEqual([ref]);
     const j = await until('two active pods again', 60_000, async () => {
-      const cur = await getJob('claimer');
+      const cur = await getJob(claimer);
       return cur.status?.active === 2 ? cur : undefined;
     });
     expect(j.status?.failed ?? 0).toBe(0);
     expect(j.status?.succeeded ?? 0).toBe(0);
-    await kubectl(['delete', 'job', 'claimer', '--wait=false']);
-    await kubectl(['delete', 'pod', 'stray', '--wait=false']);
+    await kubectl(['delete', 'job', claimer, '--wait=false']);
+    await kubectl(['delete', 'pod', stray, '--wait=false']);
   }, 150_000);
 
   it('deletes a finished Job after ttlSecondsAfterFinished', async () => {
-    await kubectl(['apply', '-f', '-'], jobYaml('shortlived', { spec: '  ttlSecondsAfterFinished: 1' }));
-    const gone = await until('job shortlived to be deleted', 60_000, async () => {
+    const name = attempt.name('shortlived');
+    await kubectl(['apply', '-f', '-'], jobYaml(name, { spec: '  ttlSecondsAfterFinished: 1' }));
+    const gone = await until(`job ${name} to be deleted`, 60_000, async () => {
       try {
-        await getJob('shortlived');
+        await getJob(name);
         return undefined;
       } catch (err) {
         return (err as { code?: number }).code === 404 ? true : undefined;

@@ -3,6 +3,7 @@
 // ServiceAccounts, and ResourceQuota status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject, OwnerReference } from '../../api/object.ts';
+import { countAttempts } from '../../apiserver/testing/attempts.ts';
 import { startServer, type TestServer } from '../../apiserver/testing/server.ts';
 import { isNotFound, KubeClient } from '../../client/kube-client.ts';
 import { Resources } from '../../client/resources.ts';
@@ -20,6 +21,10 @@ afterAll(async () => {
   client?.close();
   await server?.stop();
 });
+
+// A retry of a test (vitest.config.ts) makes its namespaces and objects under other names than
+// the failed attempt did, so it does not fail on what that attempt left behind.
+const attempt = countAttempts();
 
 /** Polls `fn` every 200 ms until it returns a value (not undefined/false); fails after `timeoutMs`. */
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -73,15 +78,16 @@ async function nodeNames(): Promise<string[]> {
 
 describe('ServiceAccounts controller', () => {
   it('a new namespace gets a default ServiceAccount, recreated when deleted', async () => {
-    await kubectlOk(['create', 'namespace', 'sa-test']);
-    const sa = await until('default SA', () => exists(Resources.serviceaccounts, 'sa-test', 'default'));
-    await kubectlOk(['delete', 'serviceaccount', 'default', '-n', 'sa-test']);
+    const ns = attempt.name('sa-test');
+    await kubectlOk(['create', 'namespace', ns]);
+    const sa = await until('default SA', () => exists(Resources.serviceaccounts, ns, 'default'));
+    await kubectlOk(['delete', 'serviceaccount', 'default', '-n', ns]);
     const again = await until('recreated default SA', async () => {
-      const s = await exists(Resources.serviceaccounts, 'sa-test', 'default');
+      const s = await exists(Resources.serviceaccounts, ns, 'default');
       return s && s.metadata?.uid !== sa.metadata?.uid ? s : undefined;
     });
     expect(again.metadata?.name).toBe('default');
-    const out = await kubectlOk(['get', 'serviceaccounts', '-n', 'sa-test', '-o', 'name']);
+    const out = await kubectlOk(['get', 'serviceaccounts', '-n', ns, '-o', 'name']);
     expect(out.trim()).toBe('serviceaccount/default');
   });
 });
@@ -89,28 +95,30 @@ describe('ServiceAccounts controller', () => {
 describe('namespace controller', () => {
   it('kubectl delete namespace returns once its content and the namespace are gone', async () => {
     const [node] = await nodeNames();
-    await client.create(Resources.namespaces, undefined, nsObj('doomed'));
-    await client.create(Resources.configmaps, 'doomed', { metadata: { name: 'cm' }, data: { a: 'b' } });
-    await client.create(Resources.secrets, 'doomed', { metadata: { name: 's' }, stringData: { a: 'b' } });
-    await kubectlOk(['create', 'deployment', 'web', '--image', 'nginx', '-n', 'doomed']);
-    await client.create(Resources.pods, 'doomed', podObj('bound', { nodeName: node }));
-    await client.create(Resources.pods, 'doomed', podObj('pending'));
-    await until('bound pod running', async () => ((await client.get(Resources.pods, 'doomed', 'bound')).status as { phase?: string }).phase === 'Running');
-    const out = await kubectlOk(['delete', 'namespace', 'doomed'], 90_000);
-    expect(out.trim()).toBe('namespace "doomed" deleted');
-    expect(await exists(Resources.namespaces, undefined, 'doomed')).toBeUndefined();
+    const ns = attempt.name('doomed');
+    await client.create(Resources.namespaces, undefined, nsObj(ns));
+    await client.create(Resources.configmaps, ns, { metadata: { name: 'cm' }, data: { a: 'b' } });
+    await client.create(Resources.secrets, ns, { metadata: { name: 's' }, stringData: { a: 'b' } });
+    await kubectlOk(['create', 'deployment', 'web', '--image', 'nginx', '-n', ns]);
+    await client.create(Resources.pods, ns, podObj('bound', { nodeName: node }));
+    await client.create(Resources.pods, ns, podObj('pending'));
+    await until('bound pod running', async () => ((await client.get(Resources.pods, ns, 'bound')).status as { phase?: string }).phase === 'Running');
+    const out = await kubectlOk(['delete', 'namespace', ns], 90_000);
+    expect(out.trim()).toBe(`namespace "${ns}" deleted`);
+    expect(await exists(Resources.namespaces, undefined, ns)).toBeUndefined();
     for (const gvr of [Resources.configmaps, Resources.secrets, Resources.pods, Resources.deployments]) {
-      expect((await client.list(gvr, 'doomed')).items.map((o) => o.metadata?.name)).toEqual([]);
+      expect((await client.list(gvr, ns)).items.map((o) => o.metadata?.name)).toEqual([]);
     }
   });
 
   it('content held by a finalizer keeps the namespace, with upstream conditions, until released', async () => {
-    await client.create(Resources.namespaces, undefined, nsObj('held'));
-    await client.create(Resources.configmaps, 'held', { metadata: { name: 'stuck', finalizers: ['example.com/hold'] } });
-    await kubectlOk(['delete', 'namespace', 'held', '--wait=false']);
+    const held = attempt.name('held');
+    await client.create(Resources.namespaces, undefined, nsObj(held));
+    await client.create(Resources.configmaps, held, { metadata: { name: 'stuck', finalizers: ['example.com/hold'] } });
+    await kubectlOk(['delete', 'namespace', held, '--wait=false']);
     type Cond = { type: string; status: string; reason: string; message: string };
     const conds = await until('deletion conditions', async () => {
-      const ns = await client.get(Resources.namespaces, undefined, 'held');
+      const ns = await client.get(Resources.namespaces, undefined, held);
       const c = ((ns.status as { conditions?: Cond[] }).conditions ?? []).map(({ type, status, reason, message }) => ({ type, status, reason, message }));
       return c.some((x) => x.type === 'NamespaceFinalizersRemaining' && x.status === 'True') ? c : undefined;
     });
@@ -121,10 +129,10 @@ describe('namespace controller', () => {
       { type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: configmaps. has 1 resource instances' },
       { type: 'NamespaceFinalizersRemaining', status: 'True', reason: 'SomeFinalizersRemain', message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances' },
     ]);
-    const ns = await client.get(Resources.namespaces, undefined, 'held');
+    const ns = await client.get(Resources.namespaces, undefined, held);
     expect((ns.status as { phase?: string }).phase).toBe('Terminating');
-    await client.patch(Resources.configmaps, 'held', 'stuck', 'merge', { metadata: { finalizers: null } });
-    await until('namespace gone', async () => (await exists(Resources.namespaces, undefined, 'held')) === undefined, 90_000);
+    await client.patch(Resources.configmaps, held, 'stuck', 'merge', { metadata: { finalizers: null } });
+    await until('namespace gone', async () => (await exists(Resources.namespaces, undefined, held)) === undefined, 90_000);
   });
 });
 
@@ -168,28 +176,30 @@ spec:
     // Until the API server serves custom resources there is nothing of this kind to delete.
     if (!established) return ctx.skip(`CustomResourceDefinitions are not served yet: ${r.stderr.trim() || 'never Established'}`);
 
-    await kubectlOk(['create', 'namespace', 'crs']);
-    await client.create(widgets, 'crs', { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'plain' } });
-    await client.create(widgets, 'crs', { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'held', finalizers: ['example.com/hold'] } });
-    await kubectlOk(['delete', 'namespace', 'crs', '--wait=false']);
+    const crs = attempt.name('crs');
+    const crs2 = attempt.name('crs2');
+    await kubectlOk(['create', 'namespace', crs]);
+    await client.create(widgets, crs, { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'plain' } });
+    await client.create(widgets, crs, { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'held', finalizers: ['example.com/hold'] } });
+    await kubectlOk(['delete', 'namespace', crs, '--wait=false']);
     const conds = await until('NamespaceFinalizersRemaining', async () => {
-      const c = await condsOf('crs');
+      const c = await condsOf(crs);
       return c.some((x) => x.type === 'NamespaceFinalizersRemaining' && x.status === 'True') ? c : undefined;
     });
     expect(conds).toContainEqual({ type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: 'Some resources are remaining: widgets.stable.example.com has 1 resource instances' });
     expect(conds).toContainEqual({ type: 'NamespaceFinalizersRemaining', status: 'True', reason: 'SomeFinalizersRemain', message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances' });
     expect(conds).toContainEqual({ type: 'NamespaceDeletionDiscoveryFailure', status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' });
-    expect(await exists(widgets, 'crs', 'plain')).toBeUndefined();
-    expect((await client.get(widgets, 'crs', 'held')).metadata?.deletionTimestamp).toBeDefined();
-    expect(((await client.get(Resources.namespaces, undefined, 'crs')).status as { phase?: string }).phase).toBe('Terminating');
-    await client.patch(widgets, 'crs', 'held', 'merge', { metadata: { finalizers: null } });
-    await until('namespace crs gone', async () => (await exists(Resources.namespaces, undefined, 'crs')) === undefined, 90_000);
-    expect(await exists(widgets, 'crs', 'held')).toBeUndefined();
+    expect(await exists(widgets, crs, 'plain')).toBeUndefined();
+    expect((await client.get(widgets, crs, 'held')).metadata?.deletionTimestamp).toBeDefined();
+    expect(((await client.get(Resources.namespaces, undefined, crs)).status as { phase?: string }).phase).toBe('Terminating');
+    await client.patch(widgets, crs, 'held', 'merge', { metadata: { finalizers: null } });
+    await until(`namespace ${crs} gone`, async () => (await exists(Resources.namespaces, undefined, crs)) === undefined, 90_000);
+    expect(await exists(widgets, crs, 'held')).toBeUndefined();
 
-    await kubectlOk(['create', 'namespace', 'crs2']);
-    await client.create(widgets, 'crs2', { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
-    expect((await kubectlOk(['delete', 'namespace', 'crs2'], 90_000)).trim()).toBe('namespace "crs2" deleted');
-    expect(await exists(widgets, 'crs2', 'w')).toBeUndefined();
+    await kubectlOk(['create', 'namespace', crs2]);
+    await client.create(widgets, crs2, { apiVersion: 'stable.example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
+    expect((await kubectlOk(['delete', 'namespace', crs2], 90_000)).trim()).toBe(`namespace "${crs2}" deleted`);
+    expect(await exists(widgets, crs2, 'w')).toBeUndefined();
   }, 150_000);
 });
 
@@ -270,25 +280,28 @@ describe('garbage collector', () => {
   });
 
   it('--cascade=background: the deployment goes at once, then its replicaset and pods', async () => {
-    const { rs, pods } = await chain('gc', 'bg');
-    await kubectlOk(['delete', 'deployment', 'bg', '-n', 'gc', '--cascade=background']);
-    expect(await exists(Resources.deployments, 'gc', 'bg')).toBeUndefined();
+    const name = attempt.name('bg');
+    const { rs, pods } = await chain('gc', name);
+    await kubectlOk(['delete', 'deployment', name, '-n', 'gc', '--cascade=background']);
+    expect(await exists(Resources.deployments, 'gc', name)).toBeUndefined();
     await until('replicaset collected', async () => (await exists(Resources.replicasets, 'gc', rs.metadata!.name!)) === undefined);
     for (const p of pods) await until(`pod ${p.metadata!.name} collected`, async () => (await exists(Resources.pods, 'gc', p.metadata!.name!)) === undefined);
   });
 
   it('--cascade=foreground: the dependents are gone before the deployment is', async () => {
-    const { rs, pods } = await chain('gc', 'fg');
-    await kubectlOk(['delete', 'deployment', 'fg', '-n', 'gc', '--cascade=foreground'], 90_000);
-    expect(await exists(Resources.deployments, 'gc', 'fg')).toBeUndefined();
+    const name = attempt.name('fg');
+    const { rs, pods } = await chain('gc', name);
+    await kubectlOk(['delete', 'deployment', name, '-n', 'gc', '--cascade=foreground'], 90_000);
+    expect(await exists(Resources.deployments, 'gc', name)).toBeUndefined();
     expect(await exists(Resources.replicasets, 'gc', rs.metadata!.name!)).toBeUndefined();
     for (const p of pods) expect(await exists(Resources.pods, 'gc', p.metadata!.name!)).toBeUndefined();
   });
 
   it('--cascade=orphan: the replicaset stays without its ownerReference, its pods stay', async () => {
-    const { rs, pods } = await chain('gc', 'or');
-    await kubectlOk(['delete', 'deployment', 'or', '-n', 'gc', '--cascade=orphan'], 90_000);
-    expect(await exists(Resources.deployments, 'gc', 'or')).toBeUndefined();
+    const name = attempt.name('or');
+    const { rs, pods } = await chain('gc', name);
+    await kubectlOk(['delete', 'deployment', name, '-n', 'gc', '--cascade=orphan'], 90_000);
+    expect(await exists(Resources.deployments, 'gc', name)).toBeUndefined();
     const left = await exists(Resources.replicasets, 'gc', rs.metadata!.name!);
     expect(left?.metadata?.uid).toBe(rs.metadata!.uid);
     expect(left?.metadata?.ownerReferences).toBeUndefined();
@@ -301,21 +314,22 @@ describe('garbage collector', () => {
 
 describe('ResourceQuota controller', () => {
   it('status.hard mirrors spec.hard and status.used counts the namespace', async () => {
-    await client.create(Resources.namespaces, undefined, nsObj('quota'));
-    await client.create(Resources.resourcequotas, 'quota', {
+    const ns = attempt.name('quota');
+    await client.create(Resources.namespaces, undefined, nsObj(ns));
+    await client.create(Resources.resourcequotas, ns, {
       metadata: { name: 'compute' },
       spec: { hard: { pods: '10', 'requests.cpu': '4', 'requests.memory': '4Gi', 'limits.cpu': '8', services: '5', 'services.nodeports': '4', secrets: '10', 'count/deployments.apps': '3' } },
     });
-    await client.create(Resources.pods, 'quota', podObj('a'));
-    await client.create(Resources.pods, 'quota', podObj('b'));
-    await client.create(Resources.services, 'quota', { metadata: { name: 'np' }, spec: { type: 'NodePort', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81 }] } });
-    await client.create(Resources.secrets, 'quota', { metadata: { name: 's' } });
-    await kubectlOk(['create', 'deployment', 'web', '--image', 'nginx', '--replicas', '0', '-n', 'quota']);
+    await client.create(Resources.pods, ns, podObj('a'));
+    await client.create(Resources.pods, ns, podObj('b'));
+    await client.create(Resources.services, ns, { metadata: { name: 'np' }, spec: { type: 'NodePort', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81 }] } });
+    await client.create(Resources.secrets, ns, { metadata: { name: 's' } });
+    await kubectlOk(['create', 'deployment', 'web', '--image', 'nginx', '--replicas', '0', '-n', ns]);
     const want = { pods: '2', 'requests.cpu': '500m', 'requests.memory': '512Mi', 'limits.cpu': '1', services: '1', 'services.nodeports': '2', secrets: '1', 'count/deployments.apps': '1' };
     const sorted = (m: Record<string, string> = {}) => JSON.stringify(Object.fromEntries(Object.entries(m).sort()));
     let seen = '';
     const status = await until('quota usage', async () => {
-      const q = await client.get(Resources.resourcequotas, 'quota', 'compute');
+      const q = await client.get(Resources.resourcequotas, ns, 'compute');
       const s = q.status as { hard?: Record<string, string>; used?: Record<string, string> };
       seen = sorted(s.used);
       return seen === sorted(want) ? s : undefined;
@@ -324,24 +338,25 @@ describe('ResourceQuota controller', () => {
     });
     expect(status.hard).toEqual({ 'count/deployments.apps': '3', 'limits.cpu': '8', pods: '10', 'requests.cpu': '4', 'requests.memory': '4Gi', secrets: '10', services: '5', 'services.nodeports': '4' });
     // A deleted pod is given back.
-    await client.delete(Resources.pods, 'quota', 'b', { gracePeriodSeconds: 0 });
+    await client.delete(Resources.pods, ns, 'b', { gracePeriodSeconds: 0 });
     await until('usage after delete', async () => {
-      const q = await client.get(Resources.resourcequotas, 'quota', 'compute');
+      const q = await client.get(Resources.resourcequotas, ns, 'compute');
       const used = (q.status as { used?: Record<string, string> }).used ?? {};
       return used.pods === '1' && used['requests.cpu'] === '250m' && used['requests.memory'] === '256Mi';
     });
   });
 
   it('a create beyond the quota is refused with upstream\'s message', async () => {
-    await client.create(Resources.namespaces, undefined, nsObj('tight'));
-    await client.create(Resources.resourcequotas, 'tight', { metadata: { name: 'compute' }, spec: { hard: { pods: '2' } } });
-    await until('quota status', async () => ((await client.get(Resources.resourcequotas, 'tight', 'compute')).status as { used?: object }).used !== undefined);
-    for (const name of ['one', 'two']) await kubectlOk(['run', name, '--image', 'nginx', '-n', 'tight']);
-    const r = await server.kubectl(['run', 'three', '--image', 'nginx', '-n', 'tight']);
+    const ns = attempt.name('tight');
+    await client.create(Resources.namespaces, undefined, nsObj(ns));
+    await client.create(Resources.resourcequotas, ns, { metadata: { name: 'compute' }, spec: { hard: { pods: '2' } } });
+    await until('quota status', async () => ((await client.get(Resources.resourcequotas, ns, 'compute')).status as { used?: object }).used !== undefined);
+    for (const name of ['one', 'two']) await kubectlOk(['run', name, '--image', 'nginx', '-n', ns]);
+    const r = await server.kubectl(['run', 'three', '--image', 'nginx', '-n', ns]);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim()).toBe('Error from server (Forbidden): pods "three" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2');
     const used = await until('used pods=2', async () => {
-      const u = ((await client.get(Resources.resourcequotas, 'tight', 'compute')).status as { used?: Record<string, string> }).used;
+      const u = ((await client.get(Resources.resourcequotas, ns, 'compute')).status as { used?: Record<string, string> }).used;
       return u?.pods === '2' ? u : undefined;
     });
     expect(used).toEqual({ pods: '2' });

@@ -1,6 +1,7 @@
 // Integration tests of the Deployment, ReplicaSet and ReplicationController controllers: stock
 // kubectl 1.33 against one `k8ts server --simulate-nodes 3`. Each scenario has its own namespace.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countAttempts } from '../../apiserver/testing/attempts.ts';
 import { eventually as poll } from '../../apiserver/testing/eventually.ts';
 import { startServer, type KubectlResult, type TestServer } from '../../apiserver/testing/server.ts';
 
@@ -27,13 +28,10 @@ async function ok(args: string[], input?: string, timeoutMs?: number): Promise<s
 
 // Each attempt of a test (vitest retries a failed one) works in a namespace of its own, so a retry
 // does not trip over what the failed attempt created.
-let attempt = 0;
-beforeEach(() => {
-  attempt++;
-});
+const attempt = countAttempts();
 
 async function freshNamespace(base: string): Promise<string> {
-  const ns = `${base}-${attempt}`;
+  const ns = attempt.name(base);
   await ok(['create', 'namespace', ns]);
   return ns;
 }
