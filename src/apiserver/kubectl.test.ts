@@ -453,6 +453,9 @@ describe.skipIf(!kubectlPath())('stock kubectl against k8ts server', () => {
         for (let i = 0; i < 120 && !want(await pdbStatus()); i++) await new Promise((r) => setTimeout(r, 250));
         expect(want(await pdbStatus())).toBe(true);
       };
+      // The node exists (unschedulable, so nothing else lands on it): pod garbage collection
+      // deletes pods bound to a missing node after 40 s, which a slow run could reach.
+      await ok(['apply', '-f', file('node-1.yaml', 'apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\nspec:\n  unschedulable: true\n')]);
       await healthy('ev1');
       await ok(['create', '-f', file('pdb.yaml', 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: guard\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: guarded\n')]);
       await until((st) => st.currentHealthy === 1 && st.disruptionsAllowed === 0);
