@@ -9,6 +9,16 @@ function collect(stream: NodeJS.ReadableStream): { bytes: () => Buffer } {
   return { bytes: () => Buffer.concat(chunks) };
 }
 
+/** Two connected streams; `acks` are the acknowledgements that reached `a`, `got` what `b` read. */
+function pair() {
+  const { port1, port2 } = new MessageChannel();
+  const acks: number[] = [];
+  port1.on('message', (m) => typeof m === 'number' && acks.push(m));
+  const a = portStream(port1);
+  const b = portStream(port2);
+  return { a, b, acks, got: collect(b) };
+}
+
 describe('portStream', () => {
   it('carries bytes both ways and ends the other side', async () => {
     const { port1, port2 } = new MessageChannel();
@@ -28,12 +38,7 @@ describe('portStream', () => {
   });
 
   it('holds a writer past its window until the reader acknowledges, then drains in order', async () => {
-    const { port1, port2 } = new MessageChannel();
-    const acks: number[] = [];
-    port1.on('message', (m) => typeof m === 'number' && acks.push(m));
-    const a = portStream(port1);
-    const b = portStream(port2);
-    const got = collect(b);
+    const { a, b, acks, got } = pair();
     const big = Buffer.alloc(WINDOW_BYTES + 1024);
     for (let i = 0; i < big.length; i++) big[i] = i % 251;
     expect(a.write(big)).toBe(false);
@@ -50,12 +55,7 @@ describe('portStream', () => {
   });
 
   it('sends no acknowledgement while less than ACK_BYTES have crossed', async () => {
-    const { port1, port2 } = new MessageChannel();
-    const acks: number[] = [];
-    port1.on('message', (m) => typeof m === 'number' && acks.push(m));
-    const a = portStream(port1);
-    const b = portStream(port2);
-    const got = collect(b);
+    const { a, b, acks, got } = pair();
     for (let i = 0; i < 100; i++) {
       expect(a.write(Buffer.alloc(ACK_BYTES / 256))).toBe(true);
       await new Promise((r) => setImmediate(r));
