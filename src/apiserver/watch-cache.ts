@@ -80,8 +80,23 @@ function windowSize(): number {
   return Math.max(4, Number(process.env.K8TS_WATCH_CACHE_WINDOW) || 10_000);
 }
 
+/**
+ * `parts` joined in a buffer of their own, for bytes that live long (cache entries and what is
+ * memoised per entry). A Buffer under 32 KiB from Buffer.concat or Buffer.from is a slice of
+ * Node's 64 KiB pool slab, and keeps the whole slab alive: after 10,000 pods, memoised watch
+ * frames and entries held ~2,300 slabs (145 MiB) for ~10 MiB of their own bytes.
+ */
+export function ownBytes(...parts: Buffer[]): Buffer {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const p of parts) at += p.copy(out, at);
+  return out;
+}
+
 export function entryBytes(obj: KubeObject): Buffer {
-  return Buffer.from(JSON.stringify(obj));
+  return ownBytes(Buffer.from(JSON.stringify(obj)));
 }
 
 const HEAD = /^\{"apiVersion":"[\w./-]*","kind":"\w*","metadata":\{/;
@@ -96,7 +111,7 @@ export function withResourceVersion(value: Uint8Array, rv: number): Buffer | und
   if (!m) return undefined;
   const at = m[0].length;
   const field = `"resourceVersion":"${rv}"${raw[at] === 0x7d ? '' : ','}`;
-  return Buffer.concat([raw.subarray(0, at), Buffer.from(field, 'latin1'), raw.subarray(at)]);
+  return ownBytes(raw.subarray(0, at), Buffer.from(field, 'latin1'), raw.subarray(at));
 }
 
 export class WatchCache {

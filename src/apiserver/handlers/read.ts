@@ -9,7 +9,7 @@ import { attrsMatcher, decodeContinue, encodeContinue, objectMatcher, parseListO
 import type { Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { partialMetadata, toTable } from '../table.ts';
-import { withResourceVersion, type CacheEntry, type CacheWatcher, type EventType, type Filter } from '../watch-cache.ts';
+import { ownBytes, withResourceVersion, type CacheEntry, type CacheWatcher, type EventType, type Filter } from '../watch-cache.ts';
 import { WatchWriter } from '../watch-writer.ts';
 import { scaleOf } from './scale.ts';
 
@@ -176,12 +176,19 @@ const FRAMES: Record<EventType | 'BOOKMARK' | 'ERROR', Buffer> = {
   ERROR: Buffer.from('{"type":"ERROR","object":'),
 };
 const FRAME_END = Buffer.from('}\n');
-/** Framed event lines, memoised per encoded object: every watcher writes the same bytes. */
-const framed = new WeakMap<Buffer, Partial<Record<EventType, Buffer>>>();
+/**
+ * Framed event lines of this turn of the event loop, per encoded object: an event reaches all its
+ * watchers in one turn, and they all write the same bytes. Kept no longer (a frame per cache
+ * entry would double the cache).
+ */
+const framed = new Map<Buffer, Partial<Record<EventType, Buffer>>>();
 
 function frame(type: EventType, bytes: Buffer): Buffer {
   let m = framed.get(bytes);
-  if (!m) framed.set(bytes, (m = {}));
+  if (!m) {
+    if (framed.size === 0) setImmediate(() => framed.clear());
+    framed.set(bytes, (m = {}));
+  }
   return (m[type] ??= Buffer.concat([FRAMES[type], bytes, FRAME_END]));
 }
 
@@ -193,7 +200,7 @@ function convertedBytes(reg: Registry, e: CacheEntry): Buffer {
   let m = converted.get(e.bytes);
   if (!m) converted.set(e.bytes, (m = new Map()));
   let b = m.get(reg.gs.apiVersion);
-  if (!b) m.set(reg.gs.apiVersion, (b = Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(e.obj)))))));
+  if (!b) m.set(reg.gs.apiVersion, (b = ownBytes(Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(e.obj))))))));
   return b;
 }
 
@@ -202,7 +209,7 @@ const metadataOnly = new WeakMap<Buffer, Buffer>();
 
 function metadataBytes(e: CacheEntry): Buffer {
   let b = metadataOnly.get(e.bytes);
-  if (!b) metadataOnly.set(e.bytes, (b = Buffer.from(JSON.stringify(partialMetadata(e.obj)))));
+  if (!b) metadataOnly.set(e.bytes, (b = ownBytes(Buffer.from(JSON.stringify(partialMetadata(e.obj))))));
   return b;
 }
 
