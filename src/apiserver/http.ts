@@ -108,17 +108,18 @@ export function negotiate(req: IncomingMessage): Negotiated {
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   if (!accept) return { table: false, metadataOnly: false, gzip };
   // Clients send the same few Accept headers over and over: each is read once.
-  const key = gzip ? `1${accept}` : `0${accept}`;
-  let known = negotiated.get(key);
-  if (!known) {
-    known = readAccept(accept, gzip);
-    if (negotiated.size >= 64) negotiated.clear();
-    negotiated.set(key, known);
+  const known = gzip ? negotiatedGzip : negotiated;
+  let n = known.get(accept);
+  if (!n) {
+    n = Object.freeze(readAccept(accept, gzip));
+    if (known.size >= 64) known.clear();
+    known.set(accept, n);
   }
-  return { ...known };
+  return n;
 }
 
-const negotiated = new Map<string, Negotiated>();
+const negotiated = new Map<string, Readonly<Negotiated>>();
+const negotiatedGzip = new Map<string, Readonly<Negotiated>>();
 
 function readAccept(accept: string, gzip: boolean): Negotiated {
   let json = false;

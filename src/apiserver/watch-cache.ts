@@ -95,8 +95,16 @@ export function ownBytes(...parts: Buffer[]): Buffer {
   return out;
 }
 
+/** The JSON of `value` in a buffer of its own (see ownBytes). */
+export function ownJson(value: unknown): Buffer {
+  const text = JSON.stringify(value);
+  const out = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  out.write(text);
+  return out;
+}
+
 export function entryBytes(obj: KubeObject): Buffer {
-  return ownBytes(Buffer.from(JSON.stringify(obj)));
+  return ownJson(obj);
 }
 
 const HEAD = /^\{"apiVersion":"[\w./-]*","kind":"\w*","metadata":\{/;

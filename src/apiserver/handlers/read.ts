@@ -9,7 +9,7 @@ import { attrsMatcher, decodeContinue, encodeContinue, objectMatcher, parseListO
 import type { Registry } from '../registries.ts';
 import type { RequestInfo } from '../request-info.ts';
 import { partialMetadata, toTable } from '../table.ts';
-import { ownBytes, withResourceVersion, type CacheEntry, type CacheWatcher, type EventType, type Filter } from '../watch-cache.ts';
+import { ownJson, withResourceVersion, type CacheEntry, type CacheWatcher, type EventType, type Filter } from '../watch-cache.ts';
 import { WatchWriter } from '../watch-writer.ts';
 import { scaleOf } from './scale.ts';
 
@@ -200,7 +200,7 @@ function convertedBytes(reg: Registry, e: CacheEntry): Buffer {
   let m = converted.get(e.bytes);
   if (!m) converted.set(e.bytes, (m = new Map()));
   let b = m.get(reg.gs.apiVersion);
-  if (!b) m.set(reg.gs.apiVersion, (b = ownBytes(Buffer.from(JSON.stringify(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(e.obj))))))));
+  if (!b) m.set(reg.gs.apiVersion, (b = ownJson(withTypeMeta(reg, reg.gs.fromStorage(cloneJson(e.obj))))));
   return b;
 }
 
@@ -209,7 +209,7 @@ const metadataOnly = new WeakMap<Buffer, Buffer>();
 
 function metadataBytes(e: CacheEntry): Buffer {
   let b = metadataOnly.get(e.bytes);
-  if (!b) metadataOnly.set(e.bytes, (b = ownBytes(Buffer.from(JSON.stringify(partialMetadata(e.obj))))));
+  if (!b) metadataOnly.set(e.bytes, (b = ownJson(partialMetadata(e.obj))));
   return b;
 }
 
