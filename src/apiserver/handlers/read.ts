@@ -177,16 +177,16 @@ const FRAMES: Record<EventType | 'BOOKMARK' | 'ERROR', Buffer> = {
 };
 const FRAME_END = Buffer.from('}\n');
 /**
- * Framed event lines of this turn of the event loop, per encoded object: an event reaches all its
- * watchers in one turn, and they all write the same bytes. Kept no longer (a frame per cache
- * entry would double the cache).
+ * Framed event lines, per encoded object, until the running task ends: the cache hands an event
+ * to all its watchers in one synchronous loop, and they all write the same bytes. Kept no longer
+ * (a frame per cache entry would double the cache).
  */
 const framed = new Map<Buffer, Partial<Record<EventType, Buffer>>>();
 
 function frame(type: EventType, bytes: Buffer): Buffer {
   let m = framed.get(bytes);
   if (!m) {
-    if (framed.size === 0) setImmediate(() => framed.clear());
+    if (framed.size === 0) queueMicrotask(() => framed.clear());
     framed.set(bytes, (m = {}));
   }
   return (m[type] ??= Buffer.concat([FRAMES[type], bytes, FRAME_END]));
