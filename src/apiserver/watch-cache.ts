@@ -86,7 +86,7 @@ function windowSize(): number {
  * Node's 64 KiB pool slab, and keeps the whole slab alive: after 10,000 pods, memoised watch
  * frames and entries held ~2,300 slabs (145 MiB) for ~10 MiB of their own bytes.
  */
-export function ownBytes(...parts: Buffer[]): Buffer {
+function ownBytes(...parts: Buffer[]): Buffer {
   let size = 0;
   for (const p of parts) size += p.length;
   const out = Buffer.allocUnsafeSlow(size);
@@ -103,9 +103,6 @@ export function ownJson(value: unknown): Buffer {
   return out;
 }
 
-export function entryBytes(obj: KubeObject): Buffer {
-  return ownJson(obj);
-}
 
 const HEAD = /^\{"apiVersion":"[\w./-]*","kind":"\w*","metadata":\{/;
 
@@ -168,7 +165,7 @@ export class WatchCache {
    * kept, so `obj` always hands out a fresh copy of a current entry.
    */
   private stored(kv: KeyValue): CacheEntry {
-    const bytes = withResourceVersion(kv.value, kv.modRevision) ?? entryBytes(decodeObject(kv));
+    const bytes = withResourceVersion(kv.value, kv.modRevision) ?? ownJson(decodeObject(kv));
     const rest = kv.key.slice(this.gs.prefix.length);
     const slash = this.gs.info.namespaced ? rest.indexOf('/') : -1;
     let attrs: SelectableAttrs | undefined;
@@ -206,7 +203,7 @@ export class WatchCache {
         this.objects.eraseElementByKey(key);
         const last = cloneJson(prev.obj);
         meta(last).resourceVersion = String(ev.kv.modRevision);
-        ce = { type: 'DELETED', rv: ev.kv.modRevision, cur: new CacheEntry(key, prev.namespace, prev.name, entryBytes(last), ev.kv.modRevision, last), prev };
+        ce = { type: 'DELETED', rv: ev.kv.modRevision, cur: new CacheEntry(key, prev.namespace, prev.name, ownJson(last), ev.kv.modRevision, last), prev };
       }
       this.window.push(ce);
       // Trimmed in steps of a quarter window: one splice per 2,500 events instead of a 10k-entry shift per event.
@@ -343,7 +340,7 @@ function dispatch(w: CacheWatcher, f: Filter, ce: CacheEvent): void {
     // Left the selection: a DELETED carrying the previous state at the new resourceVersion.
     const last = cloneJson(ce.prev.obj);
     meta(last).resourceVersion = String(ce.rv);
-    w.send('DELETED', new CacheEntry(ce.prev.key, ce.prev.namespace, ce.prev.name, entryBytes(last), ce.rv, last), ce.rv);
+    w.send('DELETED', new CacheEntry(ce.prev.key, ce.prev.namespace, ce.prev.name, ownJson(last), ce.rv, last), ce.rv);
   }
 }
 

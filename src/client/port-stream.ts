@@ -1,8 +1,9 @@
 // A byte stream over a worker MessagePort, so that an in-process connection can cross threads:
 // the control plane runs in a worker and speaks HTTP/1.1 to the API server's in-process listener
 // on the main thread. Each chunk is copied into its own buffer and transferred (a Buffer from the
-// pool would otherwise clone its whole 8 KiB slab); `null` marks the end of the stream. Each
-// message wakes the other thread, which costs more than the copy: writes are sent in batches.
+// pool would otherwise clone its whole slab, 64 KiB on Node 24); `null` marks the end of the
+// stream. Each message wakes the other thread, which costs more than the copy: writes are sent
+// in batches.
 //
 // Flow control, as TCP gives a socket: the receiver acknowledges what it has taken in (a number
 // message, once per ACK_BYTES, so that a quiet stream costs no extra wake-ups), and a writer with
