@@ -170,8 +170,13 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
   // up to ~1.7x within minutes (the same build's first Lease row read 6.3, then 3.9 five minutes
   // later), so a floor taken at the end of the run, ~10 minutes on, describes another machine.
   log('the machine floor: a bare HTTPS server answering 100 Lease PUTs a second, 30 s each without and with one O_DSYNC write per request');
-  f['scheduler.lease_floor.https_cpu_pct'] = await floorCpu('plain', mkdtempSync(join(dir, 'floor-')));
-  f['scheduler.lease_floor.https_dsync_cpu_pct'] = await floorCpu('dsync', mkdtempSync(join(dir, 'floor-')));
+  try {
+    f['scheduler.lease_floor.https_cpu_pct'] = await floorCpu('plain', mkdtempSync(join(dir, 'floor-')));
+    f['scheduler.lease_floor.https_dsync_cpu_pct'] = await floorCpu('dsync', mkdtempSync(join(dir, 'floor-')));
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const s = await startServer(join(dir, 'split'));
   const pid = s.proc.pid as number;
   const c = clientFromKubeconfig(s.kubeconfig, 64);
