@@ -167,7 +167,7 @@ export async function run(): Promise<{ rows: Row[]; figures: Record<string, numb
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-sched-'));
   const f: Record<string, number> = {};
   // The floor first, right before the Lease windows it is read against: this VM's speed drifts by
-  // up to ~1.7x within minutes (the same build's first Lease row read 6.3, then 3.9 five minutes
+  // up to ~1.7x within minutes (the same build's first Lease row read 6.3, then 3.9 three minutes
   // later), so a floor taken at the end of the run, ~10 minutes on, describes another machine.
   log('the machine floor: a bare HTTPS server answering 100 Lease PUTs a second, 30 s each without and with one O_DSYNC write per request');
   try {
