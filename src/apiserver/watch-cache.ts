@@ -103,7 +103,6 @@ export function ownJson(value: unknown): Buffer {
   return out;
 }
 
-
 const HEAD = /^\{"apiVersion":"[\w./-]*","kind":"\w*","metadata":\{/;
 
 /**
