@@ -1,13 +1,14 @@
 // npm run bench -- scheduler: 1,000 simulated nodes in a `k8ts agent` process beside the server
 // (as kubelets are on their own machines); the server CPU their Lease renewals cost in the steady
-// state (130-250 s after they registered; also 30-60 s after, while V8 still compiles), 10,000 pods created by 32 clients and bound by the scheduler
-// (pods/s from the first create to the last binding, both durable), a 3,000-replica Deployment
-// until fully available, and the server's RSS during and after. Then the same Lease renewals with
-// the 1,000 nodes inside the server process (`--simulate-nodes`), where the server also pays the
-// nodes' side. For reading the Lease target against the machine: the same renewals on etcd
-// (`--datastore etcd`, etcd's own CPU beside the server's), and the floor of any HTTPS server
-// answering 100 PUTs a second, with and without one durable write each (lease-floor.ts), measured
-// first so that it describes the machine the Lease rows ran on.
+// state (130-250 s after they registered; also 30-60 s after, while V8 still compiles), 10,000
+// pods created by 32 clients and bound by the scheduler (pods/s from the first create to the last
+// binding, both durable), a 3,000-replica Deployment until fully available, and the server's RSS
+// during and after. Then the same Lease renewals with the 1,000 nodes inside the server process
+// (`--simulate-nodes`), where the server also pays the nodes' side. For reading the Lease target
+// against the machine: the same renewals on etcd (`--datastore etcd`, etcd's own CPU beside the
+// server's), and the floor of any HTTPS server answering 100 PUTs a second, with and without one
+// durable write each (lease-floor.ts), measured first so that it describes the machine the Lease
+// rows ran on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
