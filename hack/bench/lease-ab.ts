@@ -6,11 +6,12 @@
 // 0.989 ± 0.010 over six 30 s windows) where separate runs differ by a third.
 // K8TS_AB_ARGS_A / K8TS_AB_ARGS_B: extra node flags for that server (e.g. --single-threaded-gc);
 // K8TS_AB_ENV_A / K8TS_AB_ENV_B: extra environment for it, as space-separated NAME=value.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NODES, procStat, startAgent, startServer, stop } from './scheduler.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -23,50 +24,23 @@ if (positionals.length !== 2) {
 const roots = positionals.map((p) => resolve(p));
 const WINDOWS = Number(values.windows);
 const SECONDS = Number(values.seconds);
-const NODES = 1000;
 
-const cpuS = (pid: number): number => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
 const words = (s: string | undefined): string[] => (s ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the first match of `re` in the process's stderr; rejects if it exits first or after 5 minutes. */
-function waitFor(proc: ChildProcess, re: RegExp, what: string): Promise<RegExpMatchArray> {
-  let err = '';
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${what}: nothing after 5 minutes: ${err.slice(-1000)}`)), 300_000);
-    proc.stderr?.on('data', (c: Buffer) => {
-      err = (err + c.toString()).slice(-50_000);
-      const m = err.match(re);
-      if (m) {
-        clearTimeout(timer);
-        res(m);
-      }
-    });
-    proc.on('exit', (code) => rej(new Error(`${what} exited ${code}: ${err.slice(-1000)}`)));
-  });
-}
-
 const procs: ChildProcess[] = [];
 const dirs: string[] = [];
 
 /** Server `side` (0 = A, 1 = B) with its agent's nodes registered; returns the server's pid. */
 async function up(side: number): Promise<number> {
   const tag = 'AB'[side];
-  const main = join(roots[side], 'dist/cli/main.js');
   const dir = mkdtempSync(join(tmpdir(), `lease-ab-${tag}-`));
   dirs.push(dir);
-  const env = { ...process.env, K8TS_LOG: 'warn', ...Object.fromEntries(words(process.env[`K8TS_AB_ENV_${tag}`]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
-  const srv = spawn(process.execPath, [...words(process.env[`K8TS_AB_ARGS_${tag}`]), main, 'server', '--data-dir', dir, '--secure-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env });
-  procs.push(srv);
-  const [, kubeconfig] = await waitFor(srv, /KUBECONFIG=(\S+)/, `server ${tag}`);
-  // Distinct node names and pod CIDRs, though the two servers share nothing.
-  const agent = spawn(process.execPath, [main, 'agent', '--kubeconfig', kubeconfig, '--runtime', 'simulated', '--node-name', `ab${tag.toLowerCase()}`, '--nodes', String(NODES), '--first-index', String(1024 + side * NODES)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(agent);
-  await waitFor(agent, /registered \(simulated runtime\)/, `agent ${tag}`);
-  return srv.pid as number;
+  const env = Object.fromEntries(words(process.env[`K8TS_AB_ENV_${tag}`]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const s = await startServer(dir, [], { root: roots[side], nodeArgs: words(process.env[`K8TS_AB_ARGS_${tag}`]), env });
+  procs.push(s.proc);
+  // Node names and pod CIDRs apart, though the two servers share nothing.
+  procs.push(await startAgent(s.kubeconfig, { root: roots[side], nodeName: `ab${tag.toLowerCase()}`, firstIndex: 1024 + side * NODES }));
+  return s.proc.pid as number;
 }
 
 try {
@@ -76,9 +50,9 @@ try {
   const ratios: number[] = [];
   const sums = [0, 0];
   for (let i = 0; i < WINDOWS; i++) {
-    const before = pids.map(cpuS);
+    const before = pids.map((p) => procStat(p).cpuS);
     await sleep(SECONDS * 1000);
-    const pct = pids.map((p, j) => ((cpuS(p) - before[j]) / SECONDS) * 100);
+    const pct = pids.map((p, j) => ((procStat(p).cpuS - before[j]) / SECONDS) * 100);
     sums[0] += pct[0];
     sums[1] += pct[1];
     ratios.push(pct[1] / pct[0]);
@@ -88,8 +62,6 @@ try {
   const sd = Math.sqrt(ratios.reduce((s, r) => s + (r - mean) ** 2, 0) / ratios.length);
   process.stdout.write(`mean: A ${(sums[0] / WINDOWS).toFixed(2)} %  B ${(sums[1] / WINDOWS).toFixed(2)} %  B/A ${mean.toFixed(3)} ± ${sd.toFixed(3)} (sd of ${WINDOWS} windows of ${SECONDS} s)\n`);
 } finally {
-  for (const p of procs.reverse()) p.kill('SIGTERM');
-  await sleep(3000);
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  await Promise.all(procs.map(stop));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }

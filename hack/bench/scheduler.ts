@@ -20,7 +20,7 @@ import { fmt, type Row } from './table.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
-const NODES = 1000;
+export const NODES = 1000;
 const PODS = 10_000;
 const REPLICAS = 3000;
 const SETTLE_MS = 30_000;
@@ -28,15 +28,23 @@ const SETTLE_MS = 30_000;
 const STEADY_AFTER_MS = 130_000;
 const STEADY_S = 120;
 
-function procStat(pid: number): { cpuS: number; rssMiB: number } {
+export function procStat(pid: number): { cpuS: number; rssMiB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const ticks = Number(stat[11]) + Number(stat[12]);
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
   return { cpuS: ticks / 100, rssMiB: m ? Number(m[1]) / 1024 : NaN };
 }
 
-async function startServer(dir: string, extra: string[] = []): Promise<{ proc: ChildProcess; kubeconfig: string }> {
-  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'server', '--data-dir', dir, '--secure-port', '0', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, K8TS_LOG: 'warn' } });
+/** Which built tree to run (default: this one), with what node flags and extra environment (lease-ab.ts runs two). */
+export interface Tree {
+  root?: string;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startServer(dir: string, extra: string[] = [], tree: Tree = {}): Promise<{ proc: ChildProcess; kubeconfig: string }> {
+  const main = join(tree.root ?? root, 'dist/cli/main.js');
+  const proc = spawn(process.execPath, [...(tree.nodeArgs ?? []), main, 'server', '--data-dir', dir, '--secure-port', '0', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, K8TS_LOG: 'warn', ...tree.env } });
   const simulated = extra.includes('--simulate-nodes');
   let err = '';
   const kubeconfig = await new Promise<string>((resolve, reject) => {
@@ -56,8 +64,9 @@ async function startServer(dir: string, extra: string[] = []): Promise<{ proc: C
 }
 
 /** `k8ts agent --runtime=simulated --nodes N`: the nodes in a process of their own. */
-async function startAgent(kubeconfig: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'agent', '--kubeconfig', kubeconfig, '--runtime', 'simulated', '--node-name', 'sim', '--nodes', String(NODES)], { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startAgent(kubeconfig: string, o: { root?: string; nodeName?: string; firstIndex?: number } = {}): Promise<ChildProcess> {
+  const first = o.firstIndex === undefined ? [] : ['--first-index', String(o.firstIndex)];
+  const proc = spawn(process.execPath, [join(o.root ?? root, 'dist/cli/main.js'), 'agent', '--kubeconfig', kubeconfig, '--runtime', 'simulated', '--node-name', o.nodeName ?? 'sim', '--nodes', String(NODES), ...first], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not register: ${err.slice(-2000)}`)), 300_000);
@@ -73,7 +82,7 @@ async function startAgent(kubeconfig: string): Promise<ChildProcess> {
   return proc;
 }
 
-async function stop(proc: ChildProcess): Promise<void> {
+export async function stop(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null) return;
   const gone = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
