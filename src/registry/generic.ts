@@ -319,6 +319,7 @@ export class GenericStore {
     const r = await this.store.txn({
       compare: [{ key, target: 'modRevision', result: '=', value: cur.kv.modRevision }],
       success: [value ? { type: 'put', key, value, lease: await this.lease() } : { type: 'delete', key }],
+      coalesce: value !== undefined && this.strategy.isHeartbeat?.(next, cur.obj) === true,
     });
     if (!r.succeeded) return 'retry';
     fm.resourceVersion = String(r.header.revision);

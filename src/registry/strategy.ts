@@ -40,6 +40,8 @@ export interface Strategy {
   allocate?(obj: KubeObject, store: Store, dryRun: boolean): Promise<void>;
   /** Releases what allocate() claimed, once the object is gone (or its create failed). */
   release?(obj: KubeObject, store: Store): Promise<void>;
+  /** The update is a heartbeat (a node's Lease renewal): its write may wait a moment to share a durable write (TxnRequest.coalesce). */
+  isHeartbeat?(obj: KubeObject, old: KubeObject): boolean;
 }
 
 /** Kinds whose upstream strategies maintain metadata.generation. */

@@ -71,6 +71,12 @@ export interface TxnRequest {
   compare?: Compare[];
   success?: Op[];
   failure?: Op[];
+  /**
+   * A heartbeat (a node's Lease renewal): it may wait a moment for other writes to share its
+   * durable write. It is still answered only once durable; any other write ends the wait at once.
+   * A backend may ignore this.
+   */
+  coalesce?: boolean;
 }
 
 export type OpResponse =

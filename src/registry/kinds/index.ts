@@ -4,3 +4,4 @@ import './workloads.ts';
 import './batch.ts';
 import './storage.ts';
 import './scheduling.ts';
+import './coordination.ts';

@@ -22,6 +22,8 @@ export interface EmbeddedOptions {
   wal?: boolean;
   /** Size of the log's segments (default 16 MiB). */
   walSegmentBytes?: number;
+  /** How long a batch of nothing but heartbeats (`coalesce` txns) waits for company (default 100 ms; 0: never). */
+  heartbeatHoldMs?: number;
 }
 
 const MAX_LEASE_TTL = 9_000_000_000;
@@ -52,7 +54,7 @@ export class EmbeddedStore implements Store {
       sm.revision,
       opts.progressNotifyIntervalMs ?? 5000,
     );
-    this.committer = new Committer(db, sm.revision, { onDurable: (events, rev) => this.hub.publish(events, rev) }, wal);
+    this.committer = new Committer(db, sm.revision, { onDurable: (events, rev) => this.hub.publish(events, rev) }, wal, opts.heartbeatHoldMs);
     this.compactor = new Compactor(db, sm.index);
     this.lessor = new Lessor((id) => this.leaseRevoke(id));
     for (const [id, l] of sm.leases) this.lessor.refresh(id, l.ttl);
@@ -88,8 +90,8 @@ export class EmbeddedStore implements Store {
     if (this.closed) throw new UnavailableError('store is closed');
   }
 
-  /** Applies a command and waits until it is durable. */
-  private async submit(cmd: Command): Promise<ApplyOutcome> {
+  /** Applies a command and waits until it is durable (a `coalesce` one may wait for company first). */
+  private async submit(cmd: Command, coalesce = false): Promise<ApplyOutcome> {
     this.checkOpen();
     const valueKeys = StateMachine.valueCompareKeys(cmd);
     let outcome: ApplyOutcome;
@@ -108,7 +110,7 @@ export class EmbeddedStore implements Store {
         }
       }
     }
-    await this.committer.add(outcome.writes, outcome.records, outcome.events, outcome.revision);
+    await this.committer.add(outcome.writes, outcome.records, outcome.events, outcome.revision, coalesce);
     return outcome;
   }
 
@@ -171,7 +173,7 @@ export class EmbeddedStore implements Store {
 
   async txn(req: TxnRequest): Promise<TxnResult> {
     validateTxn(req);
-    const out = await this.submit({ type: 'txn', req });
+    const out = await this.submit({ type: 'txn', req }, req.coalesce === true);
     const ops = (out.succeeded ? req.success : req.failure) ?? [];
     const responses: OpResponse[] = [];
     for (let i = 0; i < out.opResults.length; i++) {
