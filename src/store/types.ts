@@ -72,12 +72,20 @@ export interface TxnRequest {
   success?: Op[];
   failure?: Op[];
   /**
-   * A heartbeat (a node's Lease renewal): it may wait a moment for other writes to share its
-   * durable write. It is still answered only once durable; any other write ends the wait at once.
-   * A backend may ignore this.
+   * A heartbeat (a node's Lease renewal): it may wait up to HEARTBEAT_HOLD_MS for other writes to
+   * share its durable write. It is still answered only once durable; any other write ends the
+   * wait at once.
    */
   coalesce?: boolean;
 }
+
+/**
+ * How long heartbeats wait for company by default. 1,000 nodes renew a Lease every 10 ms; each
+ * durable write costs three disk I/Os (data, inode, cache flush) and the wake-ups of waiting for
+ * them, so at 100 ms about ten renewals share them. A kubelet renews every 10 s against a 40 s
+ * lease: the wait is nothing to it.
+ */
+export const HEARTBEAT_HOLD_MS = 100;
 
 export type OpResponse =
   | { type: 'put'; prevKv?: KeyValue }

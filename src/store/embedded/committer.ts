@@ -3,12 +3,13 @@
 // once its log record is written (one O_DSYNC write); LevelDB then takes the batches without
 // sync, several at a time, and a synced LevelDB write frees each full log segment. Without a log,
 // the batch is written to LevelDB with sync: true. Heartbeats (writes that say `coalesce`) may
-// wait up to HOLD_MS for company: a batch of nothing but heartbeats starts after that delay, any
-// other write starts it at once.
+// wait up to HEARTBEAT_HOLD_MS for company: a batch of nothing but heartbeats starts after that
+// delay, any other write starts it at once.
 import type { ClassicLevel } from 'classic-level';
 import type { ChangeEvent, LevelWrite } from './state-machine.ts';
 import { META_REVISION, encodeNumber } from './codec.ts';
 import type { Wal } from './wal.ts';
+import { HEARTBEAT_HOLD_MS } from '../types.ts';
 
 /**
  * Makes everything LevelDB took durable: a synced write alone is not enough (LevelDB may have
@@ -27,14 +28,6 @@ export async function checkpointLevel(db: ClassicLevel<Buffer, Buffer>): Promise
  * records wait in memory meanwhile (a storm of 3,000 writes/s holds ~300 of them).
  */
 const APPLY_DELAY_MS = 100;
-
-/**
- * How long a batch of heartbeats alone waits for more writes. 1,000 nodes renew a Lease every
- * 10 ms; each durable write costs three disk I/Os (data, inode, cache flush) and the wake-ups of
- * waiting for them, so at 100 ms ten renewals share them. A kubelet renews every 10 s against a
- * 40 s lease: the wait is nothing to it.
- */
-export const HOLD_MS = 100;
 
 interface Pending {
   writes: LevelWrite[];
@@ -74,7 +67,7 @@ export class Committer {
   private levelSynced = true;
   private applyTimer: NodeJS.Timeout | undefined;
 
-  constructor(db: ClassicLevel<Buffer, Buffer>, revision: number, hooks: CommitterHooks, wal?: Wal, holdMs = HOLD_MS) {
+  constructor(db: ClassicLevel<Buffer, Buffer>, revision: number, hooks: CommitterHooks, wal?: Wal, holdMs = HEARTBEAT_HOLD_MS) {
     this.db = db;
     this.holdMs = holdMs;
     this.hooks = hooks;

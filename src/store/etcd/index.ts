@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto';
 import {
   CompactedError, FutureRevisionError, InvalidRequestError, LeaseNotFoundError, StoreError, UnavailableError,
 } from '../errors.ts';
-import type {
-  KeyValue, Lease, RangeOptions, RangeResult, ResponseHeader, Store, TxnRequest, TxnResult, WatchHandler, WatchOptions, Watcher,
+import {
+  HEARTBEAT_HOLD_MS, type KeyValue, type Lease, type RangeOptions, type RangeResult, type ResponseHeader, type Store, type TxnRequest,
+  type TxnResult, type WatchHandler, type WatchOptions, type Watcher,
 } from '../types.ts';
 import { validatePut, validateTxn } from '../validate.ts';
 import { classify } from './grpc-errors.ts';
+import { HeartbeatHold } from './hold.ts';
 import { KeepAliveStream } from './keepalive.ts';
 import { EtcdRpc } from './rpc.ts';
 import { toTarget } from './target.ts';
@@ -24,6 +26,8 @@ export interface EtcdConnectOptions {
   dialTimeoutMs?: number;
   /** Deadline of each request; default 60 s. */
   requestTimeoutMs?: number;
+  /** How long heartbeats (`coalesce` txns) wait to be sent with others (default HEARTBEAT_HOLD_MS; 0: never). */
+  heartbeatHoldMs?: number;
 }
 
 /** What a failed request was about, to build a precise error. */
@@ -54,17 +58,19 @@ export class EtcdStore implements Store {
   #knownCompact = 0;
   #nextWatcherId = 1;
   #closed = false;
+  readonly #hold: HeartbeatHold;
 
-  private constructor(rpc: EtcdRpc, requestTimeoutMs: number) {
+  private constructor(rpc: EtcdRpc, requestTimeoutMs: number, heartbeatHoldMs: number) {
     this.#rpc = rpc;
     this.#requestTimeoutMs = requestTimeoutMs;
+    this.#hold = new HeartbeatHold(heartbeatHoldMs);
   }
 
   static async connect(opts: EtcdConnectOptions): Promise<EtcdStore> {
     const { target, credentials } = toTarget(opts.endpoints);
     const requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
     const rpc = new EtcdRpc(target, credentials, { requestTimeoutMs });
-    const store = new EtcdStore(rpc, requestTimeoutMs);
+    const store = new EtcdStore(rpc, requestTimeoutMs, opts.heartbeatHoldMs ?? HEARTBEAT_HOLD_MS);
     try {
       await rpc.waitForReady(opts.dialTimeoutMs ?? 5_000);
       await store.revision();
@@ -143,6 +149,7 @@ export class EtcdStore implements Store {
   async put(key: string, value: Uint8Array, opts: { lease?: number; prevKv?: boolean } = {}): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
     this.#assertOpen();
     validatePut(key, value);
+    this.#hold.release();
     try {
       const res = await this.#rpc.put({ key: keyBytes(key), value: toBuffer(value), lease: opts.lease ?? 0, prev_kv: opts.prevKv ?? false });
       const header = { revision: revisionOf(res.header) };
@@ -155,6 +162,7 @@ export class EtcdStore implements Store {
   async delete(key: string, opts: { end?: string; prevKv?: boolean } = {}): Promise<{ header: ResponseHeader; deleted: number; prevKvs: KeyValue[] }> {
     this.#assertOpen();
     validateTxn({ success: [{ type: 'delete', key, end: opts.end, prevKv: opts.prevKv }] });
+    this.#hold.release();
     try {
       const res = await this.#rpc.deleteRange({ key: rangeKeyBytes(key, opts.end), range_end: rangeEndBytes(opts.end), prev_kv: opts.prevKv ?? false });
       return { header: { revision: revisionOf(res.header) }, deleted: res.deleted, prevKvs: res.prev_kvs.map(fromWireKv) };
@@ -168,7 +176,11 @@ export class EtcdStore implements Store {
     validateTxn(req);
     const success = req.success ?? [];
     const failure = req.failure ?? [];
+    // A heartbeat waits to go with others; any other write takes the waiting ones along.
+    if (req.coalesce) await this.#hold.wait();
+    else this.#hold.release();
     try {
+      this.#assertOpen();
       const res = await this.#rpc.txn({
         compare: (req.compare ?? []).map(toWireCompare),
         success: success.map(toWireOp),
@@ -341,6 +353,7 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#hold.release();
     const closed = new UnavailableError('store is closed');
     this.#watchStream?.fail(closed);
     this.#keepAlive?.fail(closed);

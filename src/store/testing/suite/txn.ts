@@ -9,6 +9,26 @@ export function describeTxn(ctx: SuiteContext): void {
   const { k, rangeP } = ctx;
 
   describe('txn, prevKv and delete-range', () => {
+    it('heartbeats (coalesce) are written as any txn, alone or with another write, and kept', async () => {
+      const r0 = await ctx.store.revision();
+      const alone = await ctx.store.txn({ success: [{ type: 'put', key: k('lease'), value: enc('1') }], coalesce: true });
+      expect(alone.succeeded).toBe(true);
+      expect(alone.header.revision).toBe(r0 + 1);
+      const [beat, other] = await Promise.all([
+        ctx.store.txn({ compare: [{ key: k('lease'), target: 'modRevision', result: '=', value: r0 + 1 }], success: [{ type: 'put', key: k('lease'), value: enc('2') }], coalesce: true }),
+        ctx.store.put(k('pod'), enc('p')),
+      ]);
+      expect(beat.succeeded).toBe(true);
+      expect([beat.header.revision, other.header.revision].sort((a, b) => a - b)).toEqual([r0 + 2, r0 + 3]);
+      const stale = await ctx.store.txn({ compare: [{ key: k('lease'), target: 'modRevision', result: '=', value: r0 + 1 }], success: [{ type: 'put', key: k('lease'), value: enc('3') }], coalesce: true });
+      expect(stale.succeeded).toBe(false);
+      await ctx.reopen();
+      expect((await rangeP()).map((kv) => [kv.key, kv.value])).toEqual([
+        [k('lease'), '2'],
+        [k('pod'), 'p'],
+      ]);
+    });
+
     it('a failed compare runs the failure branch and nothing of the success branch', async () => {
       await ctx.store.put(k('guard'), enc('a'));
       await ctx.store.put(k('victim'), enc('v'));
