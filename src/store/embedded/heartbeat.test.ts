@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchEvent } from '../types.ts';
+import { sleep } from '../testing/suite/helpers.ts';
 import { EmbeddedStore } from './index.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or a rejection after `ms` saying what did not happen. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -2,8 +2,7 @@
 // whichever comes first, and a hold of 0 lets them go at once.
 import { describe, expect, it } from 'vitest';
 import { HeartbeatHold } from './hold.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../testing/suite/helpers.ts';
 
 describe('HeartbeatHold', () => {
   it('held heartbeats go together when the hold ends', async () => {
